@@ -1,0 +1,163 @@
+"""The capture core: forward hooks on named sites, removed on every exit path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+from interpret.core.sites import Site, SiteSelector, resolve_sites
+from interpret.core.state import HookSet, preserved_state
+
+__all__ = ["capture", "Captured", "CaptureMode"]
+
+CaptureMode = Literal["observe", "grad"]
+
+
+class Captured(Mapping[str, Tensor]):
+    """The activations of the last forward pass, keyed by site.
+
+    A module called several times in one forward gives ``name``, ``name#1``, ... in
+    call order. The store is cleared whenever the model's own forward starts, so it
+    always holds exactly one forward's activations.
+    """
+
+    def __init__(self, sites: list[Site]) -> None:
+        self.sites = sites
+        self._store: dict[str, Tensor] = {}
+        self._calls: dict[Site, int] = {}
+
+    def clear(self) -> None:
+        self._store.clear()
+        self._calls.clear()
+
+    def _put(self, site: Site, tensor: Tensor) -> None:
+        count = self._calls.get(site, 0)
+        self._calls[site] = count + 1
+        key = str(site) if count == 0 else f"{site}#{count}"
+        self._store[key] = tensor
+
+    def __getitem__(self, key: str) -> Tensor:
+        try:
+            return self._store[key]
+        except KeyError:
+            seen = ", ".join(self._store) or "nothing (was the model called?)"
+            raise KeyError(f"No activation captured for {key!r}; captured: {seen}.") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._store)
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{k}: {tuple(v.shape)}" for k, v in self._store.items())
+        return f"Captured({shapes})"
+
+
+def select_output(site: Site, output: Any) -> Tensor:
+    """The tensor a site stands for, given its module's output."""
+    if isinstance(output, Tensor):
+        if site.key is not None:
+            raise ValueError(f"Site {site} names key {site.key!r} but the module returns a tensor.")
+        return output
+    if isinstance(output, (tuple, list)):
+        if site.key is None:
+            raise ValueError(
+                f"Module {site.module!r} returns a {type(output).__name__} of "
+                f"{len(output)}; pick one element with '{site.module}:0' (or another index)."
+            )
+        try:
+            chosen = output[int(site.key)]
+        except (ValueError, IndexError):
+            raise ValueError(
+                f"Site {site}: {site.key!r} is not an index below {len(output)}."
+            ) from None
+    elif isinstance(output, Mapping):
+        if site.key is None or site.key not in output:
+            keys = ", ".join(f"'{site.module}:{k}'" for k in output)
+            raise ValueError(f"Module {site.module!r} returns a dict; pick one of {keys}.")
+        chosen = output[site.key]
+    else:
+        raise ValueError(
+            f"Module {site.module!r} returns {type(output).__name__}, not a tensor, tuple "
+            "or dict; choose another site."
+        )
+    if not isinstance(chosen, Tensor):
+        raise ValueError(f"Site {site} holds a {type(chosen).__name__}, not a tensor.")
+    return chosen
+
+
+@contextmanager
+def capture(
+    model: nn.Module,
+    sites: SiteSelector | Iterable[SiteSelector],
+    mode: CaptureMode = "observe",
+) -> Iterator[Captured]:
+    """Record the outputs of named modules while the block runs.
+
+    Parameters
+    ----------
+    model:
+        Any ``nn.Module``, on any device.
+    sites:
+        Names (``"features.3"``, ``"block:0"`` for a tuple element), glob patterns
+        (``"features.*"``) or module classes; see :func:`interpret.core.sites.resolve_sites`.
+    mode:
+        ``"observe"`` stores ``output.detach().clone()``: an in-place op after the site
+        (``nn.ReLU(inplace=True)``) cannot change what was captured. ``"grad"`` stores
+        ``output.clone()`` with its graph, for objectives that backpropagate to the input.
+
+    Yields
+    ------
+    Captured
+        A mapping ``site -> tensor`` refilled by every forward of ``model``.
+
+    Hooks are removed and every module's ``training`` flag and every parameter's
+    ``requires_grad`` restored on exit, also when the block raises.
+
+    Example
+    -------
+    >>> import torch
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(inplace=True))
+    >>> with capture(net, "0") as acts:
+    ...     _ = net(torch.randn(1, 3, 8, 8))
+    >>> tuple(acts["0"].shape)
+    (1, 4, 6, 6)
+    """
+    if mode not in ("observe", "grad"):
+        raise ValueError(f"mode must be 'observe' or 'grad', not {mode!r}.")
+    resolved = resolve_sites(model, sites)
+    captured = Captured(resolved)
+    modules = dict(model.named_modules())
+    hooks = HookSet()
+    detach = mode == "observe"
+
+    def make_hook(site: Site):
+        def hook(_module: nn.Module, _inputs: Any, output: Any) -> None:
+            tensor = select_output(site, output)
+            captured._put(site, tensor.detach().clone() if detach else tensor.clone())
+
+        return hook
+
+    with preserved_state(model):
+        try:
+            hooks.add(model.register_forward_pre_hook(lambda *_: captured.clear()))
+            for site in resolved:
+                hooks.add(modules[site.module].register_forward_hook(make_hook(site)))
+            yield captured
+        finally:
+            hooks.undo()
+
+
+def run_and_capture(
+    model: nn.Module, inputs: Tensor, sites: SiteSelector | Iterable[SiteSelector]
+) -> tuple[Any, dict[str, Tensor]]:
+    """One forward under ``torch.inference_mode``; returns ``(output, activations)``."""
+    with capture(model, sites) as acts, torch.inference_mode():
+        output = model(inputs)
+    return output, dict(acts)
