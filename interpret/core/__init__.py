@@ -1,0 +1,36 @@
+"""The capture core: sites, hooks, the one-pass scan, accumulators and results."""
+
+from interpret.core.accumulators import Histogram, Reservoir, RunningMoments, TopK, uniform_keys
+from interpret.core.analyzer import Analyzer, Batch
+from interpret.core.capture import Captured, capture, run_and_capture, select_output
+from interpret.core.results import Result, atomic_write, load_result
+from interpret.core.scan import iterate_batches, model_device, scan
+from interpret.core.sites import Site, get_module, list_sites, resolve_sites
+from interpret.core.state import HookSet, hook_count, preserved_state
+
+__all__ = [
+    "Analyzer",
+    "Batch",
+    "Captured",
+    "Histogram",
+    "HookSet",
+    "Reservoir",
+    "Result",
+    "RunningMoments",
+    "Site",
+    "TopK",
+    "atomic_write",
+    "capture",
+    "get_module",
+    "hook_count",
+    "iterate_batches",
+    "list_sites",
+    "load_result",
+    "model_device",
+    "preserved_state",
+    "resolve_sites",
+    "run_and_capture",
+    "scan",
+    "select_output",
+    "uniform_keys",
+]
