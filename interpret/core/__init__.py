@@ -2,13 +2,20 @@
 
 from interpret.core.accumulators import Histogram, Reservoir, RunningMoments, TopK, uniform_keys
 from interpret.core.analyzer import Analyzer, Batch
+from interpret.core.batches import dataset_length, iterate_batches
 from interpret.core.capture import Captured, capture, run_and_capture, select_output
+from interpret.core.checkpoint import ScanCheckpoint
+from interpret.core.distributed import Shard, current_shard, gather_and_merge
 from interpret.core.results import Result, atomic_write, load_result
-from interpret.core.scan import iterate_batches, model_device, scan
+from interpret.core.scan import model_device, scan
 from interpret.core.sites import Site, get_module, list_sites, resolve_sites
 from interpret.core.state import HookSet, hook_count, preserved_state
+from interpret.core.stats import ActivationStats, ActivationStatsResult, SiteStats
 
 __all__ = [
+    "ActivationStats",
+    "ActivationStatsResult",
+    "SiteStats",
     "Analyzer",
     "Batch",
     "Captured",
@@ -16,11 +23,16 @@ __all__ = [
     "HookSet",
     "Reservoir",
     "Result",
+    "ScanCheckpoint",
+    "Shard",
     "RunningMoments",
     "Site",
     "TopK",
     "atomic_write",
     "capture",
+    "current_shard",
+    "dataset_length",
+    "gather_and_merge",
     "get_module",
     "hook_count",
     "iterate_batches",

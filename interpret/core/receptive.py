@@ -95,7 +95,9 @@ def chain_layers(model: nn.Module, site: str) -> list[tuple[str, nn.Module]]:
         steps.append(node)
         node = inputs[0]
     modules = dict(model.named_modules())
-    chain = [(str(n.target), modules[str(n.target)]) for n in reversed(steps) if n.op == "call_module"]
+    chain = [
+        (str(n.target), modules[str(n.target)]) for n in reversed(steps) if n.op == "call_module"
+    ]
     names = [name for name, _ in chain]
     if len(set(names)) != len(names):
         raise ValueError(f"A module is called twice before {site!r}; not a chain CNN.")
@@ -141,7 +143,8 @@ def _geometry(name: str, module: nn.Module) -> tuple[tuple[int, int], ...] | Non
             if module.padding == "valid":
                 pad = (0, 0)
             else:  # "same" with stride 1: symmetric padding (odd effective kernels)
-                pad = tuple(d * (k - 1) // 2 for k, d in zip(module.kernel_size, module.dilation))
+                k, d = _pair(module.kernel_size), _pair(module.dilation)
+                pad = (d[0] * (k[0] - 1) // 2, d[1] * (k[1] - 1) // 2)
         else:
             pad = _pair(module.padding)
         return (_pair(module.kernel_size), _pair(module.stride), pad, _pair(module.dilation))

@@ -41,7 +41,10 @@ def atomic_write(path: str | os.PathLike[str], write) -> Path:
 
 def _pack(value: Any) -> Any:
     if isinstance(value, Result):
-        fields = {f.name: _pack(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        fields = {
+            f.name: _pack(getattr(value, f.name))
+            for f in dataclasses.fields(value)  # type: ignore[arg-type]
+        }
         return {"__result__": type(value).__qualname__, "fields": fields}
     if isinstance(value, Tensor):
         return value.detach().cpu()
@@ -53,7 +56,9 @@ def _pack(value: Any) -> Any:
         return {"__dict__": [[_pack(k), _pack(v)] for k, v in value.items()]}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    raise TypeError(f"Cannot save a {type(value).__name__} in a result; use tensors or plain values.")
+    raise TypeError(
+        f"Cannot save a {type(value).__name__} in a result; use tensors or plain values."
+    )
 
 
 def _unpack(value: Any) -> Any:

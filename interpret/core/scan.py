@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import contextlib
+import itertools
+import math
+import os
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -10,98 +14,33 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from interpret.core.analyzer import Analyzer, Batch
-from interpret.core.capture import capture
+from interpret.core.batches import dataset_length, iterate_batches
+from interpret.core.capture import CaptureMode, capture
+from interpret.core.checkpoint import ScanCheckpoint
+from interpret.core.distributed import current_shard, gather_and_merge
 from interpret.core.results import Result
 from interpret.core.state import preserved_state
 
-__all__ = ["scan", "model_device", "iterate_batches"]
+__all__ = ["scan", "model_device"]
 
 
 def model_device(model: nn.Module) -> torch.device:
     """The device of the model's first parameter or buffer (CPU for a stateless model)."""
-    for tensor in model.parameters():
-        return tensor.device
-    for tensor in model.buffers():
+    for tensor in itertools.chain(model.parameters(), model.buffers()):
         return tensor.device
     return torch.device("cpu")
 
 
-class _Indexed(Dataset):
-    """Wraps a dataset so each item carries its position."""
-
-    def __init__(self, dataset: Dataset, indices: Sequence[int] | None = None) -> None:
-        self.dataset = dataset
-        self.indices = indices
-
-    def __len__(self) -> int:
-        return len(self.indices) if self.indices is not None else len(self.dataset)  # type: ignore[arg-type]
-
-    def __getitem__(self, i: int) -> tuple[int, Any]:
-        j = self.indices[i] if self.indices is not None else i
-        return j, self.dataset[j]
-
-
-def _split_item(item: Any) -> tuple[Tensor, Tensor | None, dict[str, Any]]:
-    """A collated dataset item -> (inputs, labels, meta)."""
-    if isinstance(item, Tensor):
-        return item, None, {}
-    if isinstance(item, Mapping):
-        key = next((k for k in ("image", "input", "inputs", "x") if k in item), None)
-        if key is None:
+def _check_device(model: nn.Module, device: str | torch.device | None) -> torch.device:
+    run_device = model_device(model)
+    if device is not None:
+        wanted = torch.device(device)
+        if wanted.type != run_device.type or wanted.index not in (None, run_device.index):
             raise ValueError(
-                "A dict item needs an 'image' (or 'input') entry; got keys "
-                f"{sorted(item)}."
+                f"The model is on {run_device} but device={wanted}; move the model with "
+                f"model.to('{wanted}') or pass device='{run_device}'."
             )
-        label = item.get("label", item.get("labels"))
-        meta = {k: v for k, v in item.items() if k not in (key, "label", "labels")}
-        return item[key], label, meta
-    if isinstance(item, (tuple, list)) and item:
-        inputs = item[0]
-        label = item[1] if len(item) > 1 else None
-        meta = {f"field{i}": v for i, v in enumerate(item[2:], start=2)}
-        return inputs, label, meta
-    raise TypeError(
-        f"A dataset item must be a tensor, an (image, label, ...) tuple or a dict, "
-        f"not {type(item).__name__}."
-    )
-
-
-def iterate_batches(
-    data: Dataset | DataLoader,
-    batch_size: int,
-    num_workers: int = 0,
-    indices: Sequence[int] | None = None,
-) -> Iterator[tuple[Tensor, Tensor, Tensor | None, dict[str, Any]]]:
-    """Yield ``(index, inputs, labels, meta)`` batches from a Dataset or DataLoader.
-
-    A Dataset is read in order (``indices`` picks a subset: a shard); a user
-    DataLoader is iterated as it is and its rows are numbered in iteration order.
-    """
-    if isinstance(data, DataLoader):
-        if indices is not None:
-            raise ValueError("Sharding needs a Dataset, not a DataLoader.")
-        start = 0
-        for item in data:
-            inputs, labels, meta = _split_item(item)
-            index = torch.arange(start, start + len(inputs))
-            start += len(inputs)
-            yield index, inputs, labels, meta
-        return
-    loader = DataLoader(
-        _Indexed(data, indices), batch_size=batch_size, shuffle=False, num_workers=num_workers
-    )
-    for index, item in loader:
-        inputs, labels, meta = _split_item(item)
-        yield index, inputs, labels, meta
-
-
-def _dataset_length(data: Dataset | DataLoader) -> int:
-    try:
-        return len(data.dataset if isinstance(data, DataLoader) else data)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(
-            "scan needs a map-style Dataset (with __len__) or a DataLoader over one."
-        ) from None
+    return run_device
 
 
 def _check_inputs(inputs: Any, allow_nonfinite: bool) -> Tensor:
@@ -127,99 +66,169 @@ def _as_labels(labels: Any) -> Tensor | None:
     return labels.long() if labels.ndim == 1 else None
 
 
+def _autocast(device: torch.device, amp: bool | torch.dtype) -> contextlib.AbstractContextManager:
+    if amp is False:
+        return contextlib.nullcontext()
+    dtype = (
+        amp
+        if isinstance(amp, torch.dtype)
+        else (torch.float16 if device.type == "cuda" else torch.bfloat16)
+    )
+    return torch.autocast(device.type, dtype=dtype)
+
+
 def scan(
     model: nn.Module,
     data: Dataset | DataLoader,
-    analyzers: Sequence[Analyzer],
+    analyzers: Analyzer | Sequence[Analyzer],
     *,
     device: str | torch.device | None = None,
     batch_size: int = 64,
     num_workers: int = 0,
     progress: bool = True,
     allow_nonfinite: bool = False,
+    distributed: bool | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int = 50,
+    amp: bool | torch.dtype = False,
+    channels_last: bool = False,
 ) -> list[Result]:
     """Run ``model`` once over ``data`` and feed every analyzer.
 
     Parameters
     ----------
     model:
-        Any ``nn.Module``; put in eval mode for the scan, its mode and parameters'
-        ``requires_grad`` restored after.
+        Any ``nn.Module``; in eval mode for the scan, its modes and parameters'
+        ``requires_grad`` restored after, hooks removed whatever happens.
     data:
         A map-style Dataset yielding ``image``, ``(image, label, ...)`` or
-        ``{"image": ..., "label": ...}``, or a DataLoader over one. Images are float
-        ``(C, H, W)`` tensors (``(N, C, H, W)`` batches from a DataLoader).
+        ``{"image": ..., "label": ...}`` (images float ``(C, H, W)``), or a DataLoader
+        (rows numbered in iteration order; sharding and resuming need a Dataset).
     analyzers:
         Objects following :class:`~interpret.core.analyzer.Analyzer`. Sites wanted by
-        several analyzers are hooked once.
+        several analyzers are hooked once; each batch costs one forward.
     device:
-        Where to run; default the model's device. It must be the model's device.
+        Where to run; default and only choice: the model's device (a different one is
+        a ``ValueError``, not a silent copy of the model).
     batch_size, num_workers:
-        Used when ``data`` is a Dataset.
+        DataLoader settings when ``data`` is a Dataset.
     progress:
         Show a tqdm progress bar.
     allow_nonfinite:
         Scan batches holding NaN/inf instead of raising ``ValueError``.
+    distributed:
+        Shard the dataset over the ranks of the initialised process group and merge
+        the analyzers' states after the pass; every rank returns the single-process
+        result. ``None`` (default): shard when a group of more than one rank exists.
+    checkpoint, checkpoint_every:
+        Save the analyzers to ``checkpoint`` every ``checkpoint_every`` batches; a scan
+        started again with the same arguments resumes from there and gives exactly the
+        result of an uninterrupted scan. The file is removed on success (one file per
+        rank: ``.rank{r}`` is appended when distributed).
+    amp:
+        Run the forward under ``torch.autocast`` (``True``: float16 on CUDA, bfloat16 on
+        CPU; or a dtype). Activations then carry that precision (relative error around
+        1e-2 for bfloat16, 1e-3 for float16); analyzers accumulate in float32/64.
+    channels_last:
+        Feed inputs in ``torch.channels_last`` memory format (faster convolutions on
+        GPUs with tensor cores); values are unchanged up to float rounding.
 
     Returns
     -------
     list of Result
         ``analyzer.result()`` for each analyzer, in order.
-
-    Example
-    -------
-    >>> import torch
-    >>> from torch import nn
-    >>> from interpret.deconvnet import TopActivations  # doctest: +SKIP
     """
-    if isinstance(analyzers, Analyzer):
-        analyzers = [analyzers]
-    analyzers = list(analyzers)
+    analyzers = [analyzers] if isinstance(analyzers, Analyzer) else list(analyzers)
     if not analyzers:
         raise ValueError("scan needs at least one analyzer.")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-    if _dataset_length(data) == 0:
+    total = dataset_length(data)
+    if total == 0:
         raise ValueError("The dataset is empty: scan needs at least one image.")
-    run_device = model_device(model)
-    if device is not None and torch.device(device) != run_device:
-        wanted = torch.device(device)
-        same = wanted.type == run_device.type and wanted.index in (None, run_device.index)
-        if not same:
-            raise ValueError(
-                f"The model is on {run_device} but device={wanted}; move the model with "
-                f"model.to('{wanted}') or pass device='{run_device}'."
-            )
+    run_device = _check_device(model, device)
+    shard = current_shard(distributed)
+    indices: Sequence[int] | None = None if shard is None else shard.indices(total)
+    if indices is not None and isinstance(data, DataLoader):
+        raise ValueError("A distributed scan needs a Dataset (each rank builds its own loader).")
+    saver = None
+    if checkpoint is not None:
+        if isinstance(data, DataLoader):
+            raise ValueError("A resumable scan needs a Dataset, not a DataLoader.")
+        path = f"{checkpoint}.rank{shard.rank}" if shard is not None else checkpoint
+        saver = ScanCheckpoint(
+            path, checkpoint_every, _fingerprint(total, batch_size, shard, analyzers)
+        )
+    done = saver.restore(analyzers) if saver is not None else 0
+    if done:
+        base = list(indices) if indices is not None else list(range(total))
+        indices = base[done * batch_size :]
     needs_grad = any(getattr(a, "needs_grad", False) for a in analyzers)
     sites = list(dict.fromkeys(s for a in analyzers for s in a.sites))
-    total = _dataset_length(data)
+    todo = len(indices) if indices is not None else total
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total, disable=not progress, desc="scan", unit="img")
-    with preserved_state(model), capture(model, sites, "grad" if needs_grad else "observe") as acts:
+    bar = tqdm(total=todo, disable=not progress, desc="scan", unit="img")
+    mode: CaptureMode = "grad" if needs_grad else "observe"
+    with preserved_state(model), capture(model, sites, mode) if sites else _no_capture() as acts:
         model.eval()
-        first = True
         try:
-            for index, inputs, labels, meta in iterate_batches(data, batch_size, num_workers):
+            for step, (index, inputs, labels, meta) in enumerate(
+                iterate_batches(data, batch_size, num_workers, indices), start=done + 1
+            ):
                 inputs = _check_inputs(inputs, allow_nonfinite).to(run_device, non_blocking=True)
-                grad_ctx = torch.enable_grad() if needs_grad else torch.inference_mode()
-                with grad_ctx:
-                    try:
-                        outputs = model(inputs)
-                    except RuntimeError as err:
-                        if not first:
-                            raise
-                        raise ValueError(
-                            f"The model could not run on a batch of shape {tuple(inputs.shape)} "
-                            f"({inputs.dtype}): {err}. Check the input size, channels and "
-                            "preprocessing the model expects."
-                        ) from err
-                first = False
+                if channels_last and inputs.ndim == 4:
+                    inputs = inputs.contiguous(memory_format=torch.channels_last)
+                outputs = _forward(model, inputs, needs_grad, amp, run_device, step == done + 1)
                 batch = Batch(inputs, index, _as_labels(labels), outputs, meta)
                 with torch.no_grad():
                     for analyzer in analyzers:
                         analyzer.update(acts, batch)
                 bar.update(len(inputs))
+                if saver is not None:
+                    saver.maybe_save(analyzers, step)
         finally:
             bar.close()
-    return [analyzer.result() for analyzer in analyzers]
+    if shard is not None:
+        gather_and_merge(analyzers)
+    results = [analyzer.result() for analyzer in analyzers]
+    if saver is not None:
+        saver.finish()
+    return results
+
+
+@contextlib.contextmanager
+def _no_capture():
+    yield {}
+
+
+def _forward(
+    model: nn.Module,
+    inputs: Tensor,
+    needs_grad: bool,
+    amp: bool | torch.dtype,
+    device: torch.device,
+    first: bool,
+) -> Any:
+    grad_ctx = torch.enable_grad() if needs_grad else torch.inference_mode()
+    with grad_ctx, _autocast(device, amp):
+        try:
+            return model(inputs)
+        except RuntimeError as err:
+            if not first:
+                raise
+            raise ValueError(
+                f"The model could not run on a batch of shape {tuple(inputs.shape)} "
+                f"({inputs.dtype}): {err}. Check the input size, channels and "
+                "preprocessing the model expects."
+            ) from err
+
+
+def _fingerprint(total: int, batch_size: int, shard: Any, analyzers: list[Any]) -> dict[str, Any]:
+    return {
+        "length": total,
+        "batch_size": batch_size,
+        "shard": None if shard is None else (shard.rank, shard.world),
+        "analyzers": [(type(a).__qualname__, tuple(a.sites)) for a in analyzers],
+        "batches_total": math.ceil(total / batch_size),
+    }

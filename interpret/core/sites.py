@@ -71,9 +71,7 @@ def _unknown_site_message(name: str, names: Sequence[str]) -> str:
     )
 
 
-def resolve_sites(
-    model: nn.Module, selectors: SiteSelector | Iterable[SiteSelector]
-) -> list[Site]:
+def resolve_sites(model: nn.Module, selectors: SiteSelector | Iterable[SiteSelector]) -> list[Site]:
     """Turn selectors into a de-duplicated, model-ordered list of :class:`Site`.
 
     Parameters
@@ -92,7 +90,7 @@ def resolve_sites(
     TypeError
         A selector that is neither a string nor an ``nn.Module`` subclass.
     """
-    if isinstance(selectors, str) or isinstance(selectors, type):
+    if isinstance(selectors, (str, type)):
         selectors = [selectors]
     selectors = list(selectors)
     if not selectors:

@@ -54,7 +54,9 @@ def chain_cnn(
     for cin, cout in zip(channels[:-1], channels[1:]):
         layers += [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(), nn.MaxPool2d(*pool)]
     features = nn.Sequential(*layers)
-    head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels[-1], num_classes))
+    head = nn.Sequential(
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels[-1], num_classes)
+    )
     model = nn.Sequential(OrderedDict(features=features, classifier=head))
     return seeded(model, seed)  # type: ignore[return-value]
 

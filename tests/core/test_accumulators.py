@@ -89,7 +89,13 @@ def test_topk_equals_sorting_all_activations_also_when_split(distinct):
     merged.merge(parts[1])
     for state in (whole, merged):
         for ch in range(5):
-            got = list(zip((-state.values[ch]).tolist(), state.index[ch].tolist(), state.location[ch].tolist()))
+            got = list(
+                zip(
+                    (-state.values[ch]).tolist(),
+                    state.index[ch].tolist(),
+                    state.location[ch].tolist(),
+                )
+            )
             assert got == [(pytest.approx(v), i, loc) for v, i, loc in expected[ch]]
 
 
@@ -120,7 +126,7 @@ def test_reservoir_is_uniform_and_shard_independent():
 
 def test_uniform_keys_look_uniform():
     keys = uniform_keys(torch.arange(200_000), seed=1)
-    assert 0 <= float(keys.min()) and float(keys.max()) < 1
+    assert float(keys.min()) >= 0 and float(keys.max()) < 1
     counts = torch.histc(keys.float(), bins=10, min=0, max=1)
     assert (counts - 20_000).abs().max() < 1_000  # ~7 sigma
     assert not torch.equal(uniform_keys(torch.arange(10), 1), uniform_keys(torch.arange(10), 2))

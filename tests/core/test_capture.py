@@ -78,9 +78,12 @@ def test_zoo_models_capture_their_site(name):
 def test_tuple_and_dict_outputs_need_explicit_selector():
     tuple_model = awkward_zoo()["tuple_block"].build()
     x = torch.randn(1, 3, 8, 10)
-    with pytest.raises(ValueError, match=r"pick one element with 'block:0'"):
-        with capture(tuple_model, "block"), torch.no_grad():
-            tuple_model(x)
+    with (
+        pytest.raises(ValueError, match=r"pick one element with 'block:0'"),
+        capture(tuple_model, "block"),
+        torch.no_grad(),
+    ):
+        tuple_model(x)
     _, acts = run_and_capture(tuple_model, x, ["block:0", "block:1"])
     with torch.no_grad():
         maps, pooled = tuple_model.block(x)
@@ -130,6 +133,5 @@ def test_hooks_removed_and_state_restored_when_forward_raises():
 
 
 def test_bad_mode():
-    with pytest.raises(ValueError, match="mode must be"):
-        with capture(chain_cnn(), "features.0", mode="train"):
-            pass
+    with pytest.raises(ValueError, match="mode must be"), capture(chain_cnn(), "0", mode="train"):
+        pass

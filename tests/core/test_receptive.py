@@ -32,12 +32,16 @@ def _gradient_support(model: nn.Module, site: str, shape, y: int, x: int):
     return int(rows.min()), int(cols.min()), int(rows.max()) + 1, int(cols.max()) + 1
 
 
-@pytest.mark.parametrize("site", ["features.0", "features.2", "features.3", "features.5", "features.8"])
+@pytest.mark.parametrize(
+    "site", ["features.0", "features.2", "features.3", "features.5", "features.8"]
+)
 def test_boxes_equal_gradient_support(site):
     shape = (3, 47, 61)
     field = receptive_field(chain_cnn(), site)
     with torch.no_grad():
-        out_hw = chain_cnn().features[: int(site.split(".")[1]) + 1](torch.zeros(1, *shape)).shape[2:]
+        out_hw = (
+            chain_cnn().features[: int(site.split(".")[1]) + 1](torch.zeros(1, *shape)).shape[2:]
+        )
     for y, x in [(0, 0), (out_hw[0] - 1, out_hw[1] - 1), (out_hw[0] // 2, 1)]:
         box = field.box(y, x, input_hw=shape[1:])
         # max pooling passes gradient only through the max: use average pooling for support

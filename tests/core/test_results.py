@@ -48,7 +48,8 @@ def test_failed_write_leaves_nothing(tmp_path):
     target = tmp_path / "x.pt"
 
     def explode(tmp):
-        open(tmp, "w").write("half")
+        with open(tmp, "w") as handle:
+            handle.write("half")
         raise OSError("disk full")
 
     with pytest.raises(OSError):

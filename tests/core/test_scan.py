@@ -74,7 +74,9 @@ def test_scan_matches_direct_forward_and_feeds_all_analyzers_from_one_hook():
 def test_scan_accepts_dataloader_and_plain_tensors_and_dicts():
     model = chain_cnn()
     x = _data().tensors[0]
-    (from_loader,) = scan(model, DataLoader(_data(), batch_size=7), [ChannelMeans("features.0", 6)], progress=False)
+    (from_loader,) = scan(
+        model, DataLoader(_data(), batch_size=7), [ChannelMeans("features.0", 6)], progress=False
+    )
 
     class Plain(torch.utils.data.Dataset):
         def __len__(self):

@@ -25,7 +25,9 @@ def test_resolve_exact_glob_type_and_order():
 
 
 def test_unknown_site_lists_closest_names():
-    with pytest.raises(ValueError, match=r"Unknown site 'features\.30'.*Closest sites: .*features\.3"):
+    with pytest.raises(
+        ValueError, match=r"Unknown site 'features\.30'.*Closest sites: .*features\.3"
+    ):
         resolve_sites(chain_cnn(), "features.30")
     with pytest.raises(ValueError, match="Unknown site"):
         get_module(chain_cnn(), "")

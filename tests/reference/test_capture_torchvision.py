@@ -8,8 +8,14 @@ from torchvision.models.feature_extraction import create_feature_extractor
 from interpret.core import capture
 
 CASES = {
-    "alexnet": (torchvision.models.alexnet, ["features.1", "features.5", "features.12", "classifier.5"]),
-    "vgg11": (torchvision.models.vgg11, ["features.1", "features.10", "features.20", "classifier.4"]),
+    "alexnet": (
+        torchvision.models.alexnet,
+        ["features.1", "features.5", "features.12", "classifier.5"],
+    ),
+    "vgg11": (
+        torchvision.models.vgg11,
+        ["features.1", "features.10", "features.20", "classifier.4"],
+    ),
     "resnet18": (
         torchvision.models.resnet18,
         ["conv1", "layer1.0.conv2", "layer2.1", "layer4", "avgpool", "fc"],
@@ -24,7 +30,9 @@ def test_capture_equals_create_feature_extractor(name):
     model = build(weights=None).eval().double()
     x = torch.randn(2, 3, 96, 80, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     if name != "resnet18":
-        x = torch.randn(1, 3, 224, 224, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+        x = torch.randn(
+            1, 3, 224, 224, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
+        )
     extractor = create_feature_extractor(model, return_nodes=sites)
     with torch.no_grad():
         expected = extractor(x)

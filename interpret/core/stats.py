@@ -1,0 +1,120 @@
+"""``ActivationStats``: per-channel summary statistics of sites over a dataset.
+
+The simplest analyzer, and the capture summary of a report: for each site and
+channel, the count, mean, standard deviation, min and max of the spatially averaged
+activation, the fraction of (image, position) values above zero, and the images
+with the strongest response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from interpret.core.accumulators import RunningMoments, TopK
+from interpret.core.analyzer import Batch
+from interpret.core.results import Result
+
+__all__ = ["ActivationStats", "SiteStats", "ActivationStatsResult"]
+
+
+@dataclass(frozen=True)
+class SiteStats(Result):
+    """Statistics of one site; every tensor is indexed by channel ``(C,)`` or ``(C, k)``.
+
+    ``mean``/``std``/``min``/``max`` are over images of the per-image spatial mean;
+    ``active_fraction`` is the fraction of all (image, position) values ``> 0``;
+    ``top_index``/``top_value`` the ``k`` images with the largest spatial max.
+    """
+
+    site: str
+    shape: tuple[int, ...]
+    count: int
+    mean: Tensor
+    std: Tensor
+    min: Tensor
+    max: Tensor
+    active_fraction: Tensor
+    top_value: Tensor
+    top_index: Tensor
+
+
+@dataclass(frozen=True)
+class ActivationStatsResult(Result):
+    sites: dict[str, SiteStats]
+
+
+class _SiteState:
+    def __init__(self, channels: int, k: int) -> None:
+        self.moments = RunningMoments((channels,))
+        self.top = TopK(channels, k)
+        self.active = torch.zeros(channels, dtype=torch.float64)
+        self.values = 0
+        self.shape: tuple[int, ...] = ()
+
+
+class ActivationStats:
+    """Analyzer for :func:`interpret.scan`: summary statistics per channel of each site.
+
+    Parameters
+    ----------
+    sites:
+        Site names; each site's activation is ``(N, C, ...)`` (channels on axis 1).
+    k:
+        How many strongest images to remember per channel.
+    """
+
+    def __init__(self, sites: str | Sequence[str], k: int = 5) -> None:
+        self.sites = (sites,) if isinstance(sites, str) else tuple(sites)
+        if not self.sites:
+            raise ValueError("ActivationStats needs at least one site.")
+        self.k = k
+        self.state: dict[str, _SiteState] = {}
+
+    def update(self, activations: Mapping[str, Tensor], batch: Batch) -> None:
+        for site in self.sites:
+            act = activations[site]
+            if act.ndim < 2:
+                raise ValueError(f"Site {site!r} gives shape {tuple(act.shape)}: no channel axis.")
+            state = self.state.get(site)
+            if state is None:
+                state = self.state[site] = _SiteState(act.shape[1], self.k)
+                state.shape = tuple(act.shape[1:])
+            flat = act.reshape(act.shape[0], act.shape[1], -1).float()
+            state.moments.update(flat.mean(-1))
+            state.top.update(flat, batch.index)
+            state.active += (flat > 0).sum((0, 2)).double().cpu()
+            state.values += flat.shape[0] * flat.shape[2]
+
+    def merge(self, other: ActivationStats) -> None:
+        for site, theirs in other.state.items():
+            mine = self.state.get(site)
+            if mine is None:
+                self.state[site] = theirs
+                continue
+            mine.moments.merge(theirs.moments)
+            mine.top.merge(theirs.top)
+            mine.active += theirs.active
+            mine.values += theirs.values
+
+    def result(self) -> ActivationStatsResult:
+        if not self.state:
+            raise ValueError("ActivationStats saw no data; run it through interpret.scan first.")
+        out = {}
+        for site, s in self.state.items():
+            out[site] = SiteStats(
+                site=site,
+                shape=s.shape,
+                count=s.moments.count,
+                mean=s.moments.mean.float(),
+                std=s.moments.std.float(),
+                min=s.moments.min.float(),
+                max=s.moments.max.float(),
+                active_fraction=(s.active / max(s.values, 1)).float(),
+                top_value=s.top.values.clone(),
+                top_index=s.top.index.clone(),
+            )
+        return ActivationStatsResult(out)
