@@ -1,0 +1,65 @@
+"""Zeiler & Fergus (2013) deconvnet: switches, projections, top-k search and figures.
+
+"Visualizing and Understanding Convolutional Networks", ECCV 2014 (arXiv:1311.2901).
+To examine one activation, every other activation of its layer is set to zero and the
+maps are passed down through a deconvnet attached to the convnet: unpool with the
+switches recorded during pooling, rectify, filter with the transposed filters; repeat to
+pixel space.
+
+- :func:`record_switches`, :func:`unpool`: pooling switches (hooks; the model is unchanged).
+- :func:`project`: projections of units, strongest units, whole maps or a chosen set,
+  batched; ``route="reverse"`` (explicit walk, chain CNNs) or ``"gradient"`` (autograd
+  with rectified backward signals, any graph).
+- :class:`TopActivations` (an analyzer for :func:`interpret.scan`) and
+  :func:`project_top`: the top-9 per channel over a dataset with projections and patches.
+- :func:`evolution`, :func:`layer_filters`: Fig. 4 and Fig. 6 from training checkpoints.
+- Figures: :mod:`interpret.deconvnet.plot`.
+"""
+
+from interpret.deconvnet.evolution import (
+    EvolutionResult,
+    FiltersResult,
+    evolution,
+    layer_filters,
+    load_checkpoint,
+)
+from interpret.deconvnet.gradient import RELU_FAMILY, GradientPass, find_rectifier_nodes
+from interpret.deconvnet.patches import crop_windows, receptive_windows, support_windows
+from interpret.deconvnet.project import ProjectionResult, choose_route, project, project_units
+from interpret.deconvnet.reverse import ReverseRecord, record_chain, reverse_walk
+from interpret.deconvnet.switches import Switches, SwitchRecord, record_switches, unpool
+from interpret.deconvnet.top import (
+    TopActivations,
+    TopActivationsResult,
+    TopProjectionsResult,
+    project_top,
+)
+
+__all__ = [
+    "RELU_FAMILY",
+    "EvolutionResult",
+    "FiltersResult",
+    "GradientPass",
+    "ProjectionResult",
+    "ReverseRecord",
+    "SwitchRecord",
+    "Switches",
+    "TopActivations",
+    "TopActivationsResult",
+    "TopProjectionsResult",
+    "choose_route",
+    "crop_windows",
+    "evolution",
+    "find_rectifier_nodes",
+    "layer_filters",
+    "load_checkpoint",
+    "project",
+    "project_top",
+    "project_units",
+    "receptive_windows",
+    "record_chain",
+    "record_switches",
+    "reverse_walk",
+    "support_windows",
+    "unpool",
+]

@@ -1,0 +1,98 @@
+"""Windows around units: exact receptive fields (chain CNNs) or projection support.
+
+A window is ``(top, left, bottom, right)`` in input pixels, half-open and *not* clipped
+to the image; all windows of one call have one size so crops stack into one tensor.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from interpret.core.receptive import receptive_field
+
+__all__ = ["receptive_windows", "support_windows", "crop_windows"]
+
+
+def receptive_windows(model: nn.Module, site: str, y: Tensor, x: Tensor) -> Tensor:
+    """``(B, 4)`` int64: the exact receptive field of unit ``(y[b], x[b])`` of ``site``.
+
+    Computed from the chain's kernels, strides, paddings and dilations
+    (:func:`interpret.core.receptive.receptive_field`); whole-map rows (``y = -1``)
+    get the field of unit ``(0, 0)``.
+    """
+    field = receptive_field(model, site)
+    rows = [field.box(max(int(a), 0), max(int(b), 0)) for a, b in zip(y.tolist(), x.tolist())]
+    return torch.tensor(rows, dtype=torch.int64).reshape(-1, 4)
+
+
+def support_windows(projections: Tensor, threshold: float = 0.0) -> Tensor:
+    """``(B, 4)`` int64 windows around the support of each projection.
+
+    The support of a projection is where ``sum_c |p[c]| > threshold * max``; its bounding
+    box is found per row, and every window gets the size of the largest box (clipped to
+    the image size) centred on its own box. A projection that is zero everywhere gets the
+    window centred on the image.
+
+    Parameters
+    ----------
+    projections:
+        ``(B, C, H, W)``.
+    threshold:
+        Fraction of each row's largest magnitude below which a pixel is outside the
+        support (0: any non-zero pixel is inside).
+    """
+    if projections.ndim != 4:
+        raise ValueError("projections must be (B, C, H, W).")
+    b, _, height, width = projections.shape
+    magnitude = projections.abs().sum(1)  # (B, H, W)
+    peak = magnitude.flatten(1).amax(1).view(b, 1, 1)
+    mask = (magnitude > threshold * peak) & (peak > 0)
+    rows_any, cols_any = mask.any(2), mask.any(1)  # (B, H), (B, W)
+    boxes = torch.zeros(b, 4, dtype=torch.int64)
+    for i in range(b):
+        r = rows_any[i].nonzero().flatten()
+        c = cols_any[i].nonzero().flatten()
+        if r.numel() == 0:
+            boxes[i] = torch.tensor([0, 0, height, width])
+        else:
+            boxes[i] = torch.tensor([int(r[0]), int(c[0]), int(r[-1]) + 1, int(c[-1]) + 1])
+    win_h = int((boxes[:, 2] - boxes[:, 0]).max()) if b else 1
+    win_w = int((boxes[:, 3] - boxes[:, 1]).max()) if b else 1
+    top = boxes[:, 0] - (win_h - (boxes[:, 2] - boxes[:, 0])) // 2
+    left = boxes[:, 1] - (win_w - (boxes[:, 3] - boxes[:, 1])) // 2
+    return torch.stack([top, left, top + win_h, left + win_w], 1)
+
+
+def crop_windows(images: Tensor, windows: Tensor) -> tuple[Tensor, Tensor]:
+    """Crop ``(B, C, H, W)`` images to equal-size ``(B, 4)`` windows, zero-padding outside.
+
+    Returns
+    -------
+    (crops, inside):
+        ``(B, C, h, w)`` crops and ``(B, h, w)`` bool, true where the window pixel lies
+        inside the image.
+    """
+    if len(images) != len(windows):
+        raise ValueError("One window per image is needed.")
+    if len(windows) == 0:
+        return images[:, :, :0, :0], torch.zeros(0, 0, 0, dtype=torch.bool)
+    sizes = torch.stack([windows[:, 2] - windows[:, 0], windows[:, 3] - windows[:, 1]], 1)
+    if not bool((sizes == sizes[0]).all()):
+        raise ValueError("All windows must have the same size.")
+    height, width = images.shape[-2:]
+    win_h, win_w = int(sizes[0, 0]), int(sizes[0, 1])
+    pad_t = max(0, -int(windows[:, 0].min()))
+    pad_l = max(0, -int(windows[:, 1].min()))
+    pad_b = max(0, int(windows[:, 2].max()) - height)
+    pad_r = max(0, int(windows[:, 3].max()) - width)
+    padded = F.pad(images, (pad_l, pad_r, pad_t, pad_b))
+    ones = torch.ones(1, 1, height, width, dtype=torch.bool)
+    valid = F.pad(ones.float(), (pad_l, pad_r, pad_t, pad_b))[0, 0] > 0
+    crops, inside = [], []
+    for (top, left, _, _), img in zip(windows.tolist(), padded, strict=True):
+        top, left = top + pad_t, left + pad_l
+        crops.append(img[:, top : top + win_h, left : left + win_w])
+        inside.append(valid[top : top + win_h, left : left + win_w])
+    return torch.stack(crops), torch.stack(inside)

@@ -1,0 +1,272 @@
+"""The explicit deconvnet: a reverse walk over a chain CNN (Zeiler & Fergus 2013, Sec. 2.1).
+
+For a chain CNN (ZFNet, AlexNet, VGG, ``nn.Sequential`` models; checked by
+:func:`interpret.core.receptive.chain_layers`), the layers from the input to the site
+are walked backwards, each replaced by its deconvnet counterpart:
+
+==========================  ===============================================================
+forward layer               deconvnet step (signal ``s`` at its output -> its input)
+==========================  ===============================================================
+``nn.MaxPool2d``            unpool: ``scatter_add`` of ``s`` at the recorded switches
+rectifier (``nn.ReLU``...)  rectify: ``relu(s)`` (whatever the sign of the forward input)
+``nn.Conv2d``               filter: ``conv_transpose2d(s, W)`` with the layer's own weights,
+                            stride, padding, dilation and groups; ``output_padding`` chosen
+                            so the output has exactly the layer's input size; no bias
+``nn.Linear``               ``s @ W``
+``nn.BatchNorm2d`` (eval)   ``s * gamma / sqrt(var + eps)`` per channel
+dropout, identity, flatten  reshape to the layer's input shape
+anything else               the layer's vector-Jacobian product at its recorded input
+==========================  ===============================================================
+
+Every step is the gradient of its layer except rectification, so the walk equals the
+gradient of the seeded site with rectified backward signals at the rectifiers, i.e.
+Captum's ``Deconvolution``/``NeuronDeconvolution`` (the gradient route,
+:mod:`interpret.deconvnet.gradient`). Bias terms and non-rectifier nonlinearities
+(sigmoid, local response normalisation) enter only through their Jacobian, as in Captum.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from interpret.core.receptive import chain_layers
+from interpret.core.state import HookSet
+from interpret.deconvnet.switches import SwitchRecord, record_switches, unpool
+
+__all__ = ["ReverseRecord", "record_chain", "reverse_walk"]
+
+_PASS_THROUGH = (
+    nn.Identity,
+    nn.Dropout,
+    nn.Dropout1d,
+    nn.Dropout2d,
+    nn.AlphaDropout,
+    nn.Flatten,
+    nn.Unflatten,
+)
+
+
+@dataclass
+class _Step:
+    name: str
+    module: nn.Module
+    input_shape: tuple[int, ...] = ()
+    output_shape: tuple[int, ...] = ()
+    saved_input: Tensor | None = None
+    switches: SwitchRecord | None = None
+
+
+@dataclass
+class ReverseRecord:
+    """What one forward pass up to the site leaves for the reverse walk.
+
+    Attributes
+    ----------
+    output:
+        ``(N, ...)`` the site's activations on the ``N`` images, detached.
+    steps:
+        The chain's layers in execution order with their input/output shapes, the
+        switches of each max pool and, for layers reversed by their Jacobian, a copy of
+        their input.
+    rectifiers:
+        Module classes treated as rectifiers.
+    """
+
+    output: Tensor
+    steps: list[_Step] = field(default_factory=list)
+    rectifiers: tuple[type[nn.Module], ...] = ()
+
+
+class _StopForward(Exception):
+    """Raised by the hook on the site's last layer: nothing after the site is needed."""
+
+
+def _needs_input(module: nn.Module, rectifiers: tuple[type[nn.Module], ...]) -> bool:
+    if isinstance(module, (rectifiers, _PASS_THROUGH)):
+        return False
+    if isinstance(module, (nn.MaxPool2d, nn.Linear)):
+        return False
+    if isinstance(module, nn.Conv2d):
+        return _conv_padding(module) is None
+    return not _is_eval_batchnorm(module)
+
+
+def _is_eval_batchnorm(module: nn.Module) -> bool:
+    return (
+        isinstance(module, nn.BatchNorm2d)
+        and not module.training
+        and module.running_var is not None
+        and type(module).forward is nn.BatchNorm2d.forward
+    )
+
+
+def _conv_padding(module: nn.Conv2d) -> tuple[int, int] | None:
+    """Symmetric zero padding of a plain ``nn.Conv2d``, or ``None`` if it has none."""
+    if type(module).forward is not nn.Conv2d.forward or module.padding_mode != "zeros":
+        return None
+    if isinstance(module.padding, str):
+        if module.padding == "valid":
+            return (0, 0)
+        total = [d * (k - 1) for k, d in zip(module.kernel_size, module.dilation)]
+        if any(t % 2 for t in total):
+            return None  # asymmetric "same" padding: use the Jacobian
+        return (total[0] // 2, total[1] // 2)
+    return (int(module.padding[0]), int(module.padding[1]))
+
+
+def record_chain(
+    model: nn.Module,
+    images: Tensor,
+    site: str,
+    rectifiers: tuple[type[nn.Module], ...],
+) -> ReverseRecord:
+    """Run ``model`` on ``images`` up to ``site``, recording what the reverse walk needs.
+
+    Parameters
+    ----------
+    model:
+        A chain CNN up to ``site`` (else ``ValueError`` from ``chain_layers``), in the
+        mode the caller wants (projections use eval mode).
+    images:
+        ``(N, C, H, W)`` on the model's device.
+    site:
+        Qualified module name; the walk starts at its output.
+    rectifiers:
+        Module classes whose deconvnet step is ``relu`` of the signal.
+    """
+    layers = chain_layers(model, site)
+    if not layers:
+        raise ValueError(f"No layer runs before {site!r}; nothing to project through.")
+    steps = [_Step(name, module) for name, module in layers]
+    hooks = HookSet()
+    holder: dict[str, Tensor] = {}
+    pools = [s.name for s in steps if isinstance(s.module, nn.MaxPool2d)]
+
+    def pre_hook(step: _Step):
+        def hook(_module: nn.Module, inputs: tuple[Any, ...]) -> None:
+            step.saved_input = inputs[0].detach().clone()
+
+        return hook
+
+    def post_hook(step: _Step, last: bool):
+        def hook(_module: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
+            if not isinstance(output, Tensor):
+                output = output[0]  # MaxPool2d(return_indices=True)
+            step.input_shape = tuple(inputs[0].shape)
+            step.output_shape = tuple(output.shape)
+            if last:
+                holder["output"] = output.detach().clone()
+                raise _StopForward
+
+        return hook
+
+    try:
+        with record_switches(model, pools) as switches, torch.no_grad():
+            for i, step in enumerate(steps):
+                if _needs_input(step.module, rectifiers):
+                    hooks.add(step.module.register_forward_pre_hook(pre_hook(step)))
+                hooks.add(step.module.register_forward_hook(post_hook(step, i == len(steps) - 1)))
+            with contextlib.suppress(_StopForward):
+                model(images)
+            for step in steps:
+                if step.name in switches:
+                    step.switches = switches[step.name]
+    finally:
+        hooks.undo()
+    if "output" not in holder:
+        raise ValueError(f"The forward pass never reached {site!r}.")
+    return ReverseRecord(holder["output"], steps, rectifiers)
+
+
+def _reverse_conv(step: _Step, signal: Tensor) -> Tensor:
+    module = step.module
+    assert isinstance(module, nn.Conv2d)
+    padding = _conv_padding(module)
+    assert padding is not None
+    out_h, out_w = signal.shape[-2:]
+    in_h, in_w = step.input_shape[-2:]
+    output_padding = []
+    for axis, (size_in, size_out) in enumerate(((in_h, out_h), (in_w, out_w))):
+        k, s, d = module.kernel_size[axis], module.stride[axis], module.dilation[axis]
+        natural = (size_out - 1) * s - 2 * padding[axis] + d * (k - 1) + 1
+        output_padding.append(size_in - natural)
+    return F.conv_transpose2d(
+        signal,
+        module.weight,
+        None,
+        module.stride,
+        padding,
+        tuple(output_padding),
+        module.groups,
+        module.dilation,
+    )
+
+
+def _reverse_jacobian(step: _Step, signal: Tensor, image_index: Tensor) -> Tensor:
+    assert step.saved_input is not None
+    x = step.saved_input[image_index].detach().requires_grad_(True)
+    with torch.enable_grad():
+        out = step.module(x.clone())  # clone: an in-place module may not overwrite a leaf
+        if not isinstance(out, Tensor):
+            out = out[0]
+        (grad,) = torch.autograd.grad(out, x, signal.reshape(out.shape))
+    return grad
+
+
+def _reverse_step(step: _Step, signal: Tensor, image_index: Tensor, rectifiers) -> Tensor:
+    module = step.module
+    batch = signal.shape[0]
+    if step.switches is not None:
+        return unpool(signal.reshape(batch, *step.output_shape[1:]), step.switches, image_index)
+    if step.saved_input is not None:
+        return _reverse_jacobian(step, signal, image_index)
+    if isinstance(module, rectifiers):
+        return F.relu(signal)
+    if isinstance(module, nn.Conv2d):
+        return _reverse_conv(step, signal.reshape(batch, *step.output_shape[1:]))
+    if isinstance(module, nn.Linear):
+        return signal.reshape(batch, *step.output_shape[1:]) @ module.weight
+    if _is_eval_batchnorm(module):
+        assert isinstance(module, nn.BatchNorm2d) and module.running_var is not None
+        scale = torch.rsqrt(module.running_var + module.eps)
+        if module.weight is not None:
+            scale = scale * module.weight
+        return signal * scale.view(1, -1, 1, 1).to(signal.dtype)
+    return signal  # pass-through layers: reshaped to the input shape below
+
+
+def reverse_walk(record: ReverseRecord, seeds: Tensor, image_index: Tensor) -> Tensor:
+    """Project seed maps at the site down to pixel space with the deconvnet.
+
+    Parameters
+    ----------
+    record:
+        From :func:`record_chain` on ``N`` images.
+    seeds:
+        ``(B, *site_shape)``: the site's activations with every activation not being
+        examined set to zero (Zeiler & Fergus: "we set all other activations in the
+        layer to zero and pass the feature maps as input to the attached deconvnet").
+    image_index:
+        ``(B,)`` int64: which recorded image each seed belongs to (switches and saved
+        inputs are taken from that image).
+
+    Returns
+    -------
+    Tensor
+        ``(B, C, H, W)``: the reconstruction in input space. Its sign follows the
+        gradient convention: positive where increasing the pixel would (through the
+        rectified backward path) increase the seeded activations.
+    """
+    image_index = image_index.to(record.output.device)
+    signal = seeds
+    for step in reversed(record.steps):
+        signal = signal.reshape(signal.shape[0], *step.output_shape[1:])
+        signal = _reverse_step(step, signal, image_index, record.rectifiers)
+        signal = signal.reshape(signal.shape[0], *step.input_shape[1:])
+    return signal
