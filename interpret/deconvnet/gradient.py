@@ -221,8 +221,10 @@ class GradientPass:
                 )
             seeds = seeds.to(y.dtype)
             rounds = len(seeds)
+            # grad of <y, seed> rather than grad(y, x, seed): same numbers, and it keeps
+            # autograd from importing its symbolic-shape checker (seconds, once per process)
             grads = [
-                torch.autograd.grad(y, x, seeds[r], retain_graph=r < rounds - 1)[0]
+                torch.autograd.grad((y * seeds[r]).sum(), x, retain_graph=r < rounds - 1)[0]
                 for r in range(rounds)
             ]
         finally:

@@ -32,8 +32,8 @@ def support_windows(projections: Tensor, threshold: float = 0.0) -> Tensor:
 
     The support of a projection is where ``sum_c |p[c]| > threshold * max``; its bounding
     box is found per row, and every window gets the size of the largest box (clipped to
-    the image size) centred on its own box. A projection that is zero everywhere gets the
-    window centred on the image.
+    the image size) centred on its own box. A projection that is zero everywhere gets a
+    window of that size centred on the image (and does not enlarge the others).
 
     Parameters
     ----------
@@ -51,15 +51,22 @@ def support_windows(projections: Tensor, threshold: float = 0.0) -> Tensor:
     mask = (magnitude > threshold * peak) & (peak > 0)
     rows_any, cols_any = mask.any(2), mask.any(1)  # (B, H), (B, W)
     boxes = torch.zeros(b, 4, dtype=torch.int64)
+    empty = torch.zeros(b, dtype=torch.bool)
     for i in range(b):
         r = rows_any[i].nonzero().flatten()
         c = cols_any[i].nonzero().flatten()
         if r.numel() == 0:
-            boxes[i] = torch.tensor([0, 0, height, width])
+            empty[i] = True
         else:
             boxes[i] = torch.tensor([int(r[0]), int(c[0]), int(r[-1]) + 1, int(c[-1]) + 1])
-    win_h = int((boxes[:, 2] - boxes[:, 0]).max()) if b else 1
-    win_w = int((boxes[:, 3] - boxes[:, 1]).max()) if b else 1
+    if bool(empty.all()):
+        win_h, win_w = height, width
+    else:
+        win_h = int((boxes[~empty, 2] - boxes[~empty, 0]).max())
+        win_w = int((boxes[~empty, 3] - boxes[~empty, 1]).max())
+    # an empty projection: a window-size box at the image centre
+    top0, left0 = (height - win_h) // 2, (width - win_w) // 2
+    boxes[empty] = torch.tensor([top0, left0, top0 + win_h, left0 + win_w])
     top = boxes[:, 0] - (win_h - (boxes[:, 2] - boxes[:, 0])) // 2
     left = boxes[:, 1] - (win_w - (boxes[:, 3] - boxes[:, 1])) // 2
     return torch.stack([top, left, top + win_h, left + win_w], 1)

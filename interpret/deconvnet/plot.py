@@ -92,13 +92,13 @@ def plot_projections(
 
     Returns the matplotlib Figure.
     """
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     count = min(len(result.image), max_rows)
     if count == 0:
         raise ValueError("The result holds no projections.")
     cols = 2 if inputs is not None else 1
-    fig = fig if fig is not None else plt.figure(figsize=(2.2 * cols, 2.2 * count))
+    fig = fig if fig is not None else Figure(figsize=(2.2 * cols, 2.2 * count))
     axes = fig.subplots(count, cols, squeeze=False)
     for row in range(count):
         ax = axes[row, 0]
@@ -140,7 +140,7 @@ def plot_top(
     blocks_per_row:
         Channel blocks side by side.
     """
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     available = result.channels.tolist()
     wanted = available[:max_channels] if channels is None else list(channels)
@@ -154,7 +154,7 @@ def plot_top(
     blocks = len(wanted)
     block_rows = (blocks + blocks_per_row - 1) // blocks_per_row
     rows, cols = block_rows * side, blocks_per_row * (2 * side + 1)
-    fig = fig if fig is not None else plt.figure(figsize=(0.8 * cols, 0.85 * rows + 0.8))
+    fig = fig if fig is not None else Figure(figsize=(0.8 * cols, 0.85 * rows + 0.8))
     grid = fig.add_gridspec(rows, cols, wspace=0.05, hspace=0.08)
     for b, channel in enumerate(wanted):
         i = available.index(channel)
@@ -184,12 +184,12 @@ def plot_top(
 
 def plot_filters(result: FiltersResult, *, columns: int = 12, fig: Any = None) -> Any:
     """Fig. 6: the filters of one convolution as images, each stretched on its own."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     count = result.weights.shape[0]
     cols = min(columns, count)
     rows = (count + cols - 1) // cols
-    fig = fig if fig is not None else plt.figure(figsize=(0.7 * cols, 0.7 * rows + 0.6))
+    fig = fig if fig is not None else Figure(figsize=(0.7 * cols, 0.7 * rows + 0.6))
     axes = fig.subplots(rows, cols, squeeze=False)
     for f in range(rows * cols):
         ax = axes[f // cols, f % cols]
@@ -212,11 +212,11 @@ def plot_evolution(result: EvolutionResult, *, fig: Any = None) -> Any:
 
     Each cell is the strongest projection over the dataset at that checkpoint.
     """
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     columns = len(result.labels)
     rows = sum(len(result.snapshots[s][0].channels) for s in result.sites)
-    fig = fig if fig is not None else plt.figure(figsize=(1.1 * columns + 1, 1.1 * rows + 0.8))
+    fig = fig if fig is not None else Figure(figsize=(1.1 * columns + 1, 1.1 * rows + 0.8))
     axes = fig.subplots(rows, columns, squeeze=False)
     row = 0
     for site in result.sites:

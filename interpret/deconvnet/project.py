@@ -400,8 +400,10 @@ def project(
 def _site_channels(model: nn.Module, inputs: Tensor, site: str) -> int:
     from interpret.core.capture import capture
 
-    name = site.split("#")[0]
-    with capture(model, name) as acts, torch.inference_mode(), preserved_state(model):
+    base = site.split("#")[0]
+    with capture(model, base) as acts, torch.inference_mode(), preserved_state(model):
         model.eval()
         model(inputs[:1].to(model_device(model)))
-    return int(acts[name].shape[1])
+    if site not in acts:
+        raise ValueError(f"The forward pass never reached {site!r}; captured: {list(acts)}.")
+    return int(acts[site].shape[1])

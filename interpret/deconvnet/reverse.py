@@ -215,7 +215,7 @@ def _reverse_jacobian(step: _Step, signal: Tensor, image_index: Tensor) -> Tenso
         out = step.module(x.clone())  # clone: an in-place module may not overwrite a leaf
         if not isinstance(out, Tensor):
             out = out[0]
-        (grad,) = torch.autograd.grad(out, x, signal.reshape(out.shape))
+        (grad,) = torch.autograd.grad((out * signal.reshape(out.shape)).sum(), x)
     return grad
 
 
