@@ -1,0 +1,83 @@
+"""The low-dimensional embedding a reduction returns, and how inputs are read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from interpret.core import Result
+
+__all__ = ["Embedding", "as_matrix", "to_numpy", "vectors_of"]
+
+
+def as_matrix(x: Tensor | np.ndarray, name: str = "vectors") -> Tensor:
+    """Check and convert ``(N, D)`` data (tensor or array) to a floating tensor."""
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(np.ascontiguousarray(x))
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a tensor or NumPy array (N, D), not {type(x).__name__}.")
+    if x.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (N points, D dims), got shape {tuple(x.shape)}.")
+    if not x.is_floating_point():
+        x = x.float()
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} contain NaN or infinite values; drop or fix those rows first.")
+    return x
+
+
+@dataclass(frozen=True)
+class Embedding(Result):
+    """Points placed in 2 (or ``K``) dimensions by t-SNE, UMAP or PCA.
+
+    Attributes
+    ----------
+    coordinates:
+        ``(N, K)`` float32, one row per input vector in input order.
+    labels:
+        ``(N,)`` int64 labels carried over from the input result, or ``None``.
+    method:
+        ``"tsne"`` (openTSNE), ``"tsne-sklearn"``, ``"umap"`` or ``"pca"``.
+    params:
+        The parameters that made it (perplexity, seed, ...).
+    seconds:
+        Wall time of the fit.
+    note:
+        Anything a reader of the timing or the picture should know (empty if nothing).
+    """
+
+    coordinates: Tensor
+    labels: Tensor | None
+    method: str
+    params: dict[str, Any]
+    seconds: float
+    note: str = ""
+
+    def __len__(self) -> int:
+        return int(self.coordinates.shape[0])
+
+
+def vectors_of(data: Any) -> tuple[Tensor, Tensor | None]:
+    """``(N, D)`` vectors (float64 kept, other floats as float32) and labels, from a
+    tensor, an array or a patch/image embeddings result."""
+    labels = None
+    if hasattr(data, "vectors") and isinstance(data.vectors, Tensor):
+        labels = getattr(data, "labels", None)
+        data = data.vectors
+    x = as_matrix(data if isinstance(data, (Tensor, np.ndarray)) else _reject(data))
+    return (x if x.dtype == torch.float64 else x.float()), labels
+
+
+def _reject(data: Any) -> Tensor:
+    raise TypeError(
+        "Expected (N, D) vectors as a tensor or NumPy array, or a PatchEmbeddingsResult / "
+        f"ImageEmbeddingsResult; got {type(data).__name__}."
+    )
+
+
+def to_numpy(x: Tensor) -> np.ndarray:
+    """A C-contiguous float32 NumPy copy of a CPU/GPU tensor."""
+    return np.ascontiguousarray(x.detach().to("cpu", torch.float32).numpy())
