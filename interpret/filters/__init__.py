@@ -33,6 +33,7 @@ from interpret.filters.plot import (
     plot_filter_projections,
     plot_filter_rms,
 )
+from interpret.filters.projections import strongest_projections
 
 __all__ = [
     "FilterActivity",
@@ -47,4 +48,5 @@ __all__ = [
     "plot_filter_grid",
     "plot_filter_projections",
     "plot_filter_rms",
+    "strongest_projections",
 ]

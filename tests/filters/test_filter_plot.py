@@ -19,6 +19,7 @@ from interpret.filters import (
     plot_filter_grid,
     plot_filter_projections,
     plot_filter_rms,
+    strongest_projections,
 )
 from interpret.testing import chain_cnn
 
@@ -87,6 +88,10 @@ def test_projections_from_tensor_and_from_deconvnet(planted):
     fig = plot_filter_projections(projected)
     tiles = [ax for ax in fig.axes if ax.images]
     assert [ax.get_title() for ax in tiles] == ["1", "5"]
+    strongest = strongest_projections(net, "features.3", data)
+    assert strongest.channels.tolist() == list(range(8)) and strongest.projections.shape[1] == 1
+    assert torch.equal(strongest.values[[1, 5], 0], top.values[[1, 5], 0])
+    assert len([ax for ax in plot_filter_projections(strongest).axes if ax.images]) == 8
     plt.close("all")
 
 

@@ -260,3 +260,17 @@ def test_bad_input_raises_clear_errors(kwargs, match):
 def test_wrong_transform_type_is_a_type_error():
     with pytest.raises(TypeError, match="vertical_translation"):
         invariance_curves(chain_cnn(), _images(dtype=torch.float32), [lambda x: x], "features.0")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_on_cuda_equals_cpu():
+    net = chain_cnn()
+    x = _images(n=3, h=16, w=16, dtype=torch.float32)
+    transforms = [vertical_translation([-3, 0, 2]), rotation([0, 45]), scaling([0.8, 1.2])]
+    cpu = invariance_curves(net, x, transforms, ["features.0", "classifier"])
+    gpu = invariance_curves(net.cuda(), x, transforms, ["features.0", "classifier"])
+    for a, b in zip(cpu.curves, gpu.curves):
+        for site in ("features.0", "classifier"):
+            torch.testing.assert_close(a.distances[site], b.distances[site], rtol=1e-3, atol=1e-3)
+        torch.testing.assert_close(a.true_prob, b.true_prob, rtol=1e-3, atol=1e-4)
+        assert b.distances["classifier"].device.type == "cpu"
