@@ -1,0 +1,218 @@
+"""The shared inputs of one report run: sources (model + data), sites, cache, log.
+
+Sources are built lazily and once: ``"main"`` (the user's model on the user's data, by
+default the bundled EfficientNet-Lite0 on the sample photos), ``"digits"`` (a small
+ZFNet trained on the bundled digits, cached under ``cache/``) and ``"faces"`` (the main
+model on faces versus non-faces).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from interpret.report.config import ReportConfig
+from interpret.report.sources import (
+    ZFNET_RECIPE,
+    DataSource,
+    LoadedModel,
+    resolve_data,
+    resolve_model,
+    trained_zfnet_digits,
+)
+
+__all__ = ["ReportContext", "Source", "feature_sites"]
+
+_KNOWN_SITES = {
+    "efficientnet_lite0": [
+        "blocks.1",
+        "blocks.2",
+        "blocks.3",
+        "blocks.4",
+        "blocks.5",
+        "blocks.6",
+        "bn2",
+    ],
+    "zfnet": ["features.1", "features.5", "features.9", "features.11", "features.13"],
+}
+FACES_SIZE = 128
+"""Side at which the 25x25 LFW faces are fed to the main model."""
+_ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.SiLU, nn.GELU, nn.LeakyReLU, nn.ELU, nn.Hardswish)
+
+
+@dataclass
+class Source:
+    """A model and a dataset scanned together."""
+
+    name: str
+    model: LoadedModel
+    data: DataSource
+
+    @property
+    def key(self) -> str:
+        return _digest(self.model.key, self.data.key)
+
+
+def _digest(*parts: Any) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def feature_sites(model: nn.Module, example: torch.Tensor) -> list[str]:
+    """Sites with ``(N, C, h, w)`` outputs, in execution order: activations if any, else convs.
+
+    ``example`` is one input ``(C, H, W)``. Used to choose default sites for models the
+    report does not know.
+    """
+    from interpret.core import capture
+
+    names = [n for n, m in model.named_modules() if n and isinstance(m, _ACTIVATIONS)]
+    if not names:
+        names = [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+    if not names:
+        return []
+    with torch.inference_mode(), capture(model, names) as acts:
+        model(example[None].to(next(iter(model.parameters())).device))
+        order = [k for k in acts if acts[k].ndim == 4 and "#" not in k]
+    # Keep the last of runs of sites with equal shape (the output of each stage).
+    return order
+
+
+class ReportContext:
+    """Everything a section may use: the config, the sources, sites, cache and log.
+
+    Parameters
+    ----------
+    config:
+        The report's inputs.
+    cache_dir:
+        Where trained models and other reusable artefacts are written.
+    log:
+        Called with one-line progress messages.
+    """
+
+    def __init__(
+        self,
+        config: ReportConfig,
+        cache_dir: Path | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.cache_dir = cache_dir
+        self.log = log if log is not None else (lambda message: None)
+        self.device = torch.device(config.device)
+        self._sources: dict[str, Source] = {}
+        self._sites: dict[str, list[str]] = {}
+        self._digits_info: dict[str, Any] = {}
+
+    # -- sources ---------------------------------------------------------------------------
+    def source(self, name: str) -> Source:
+        """The source ``name`` (``"main"``, ``"digits"`` or ``"faces"``), built on first use."""
+        if name not in self._sources:
+            self._sources[name] = self._build(name)
+        return self._sources[name]
+
+    def _main_model(self) -> LoadedModel:
+        cfg = self.config
+        if "main" in self._sources:
+            return self._sources["main"].model
+        return resolve_model(
+            cfg.model,
+            cfg.weights,
+            image_size=cfg.image_size,
+            mean=cfg.mean,
+            std=cfg.std,
+            device=self.device,
+            cache_dir=self.cache_dir,
+            log=self.log,
+        )
+
+    def _build(self, name: str) -> Source:
+        if name == "main":
+            model = self._main_model()
+            data = resolve_data(self.config.data, model.preprocess, model.default_data)
+            return Source("main", model, data)
+        if name == "digits":
+            if self.config.model == "zfnet" and self.config.weights is None:
+                model = self.source("main").model
+            else:
+                from interpret.data import Digits
+
+                net, info = trained_zfnet_digits(self.cache_dir, log=self.log)
+                self._digits_info = info
+                note = f"ZFNet trained on digits, test accuracy {info['test_accuracy']:.1%}."
+                model = LoadedModel(
+                    net.to(self.device),
+                    "zfnet",
+                    Digits().preprocess,
+                    Digits.classes,
+                    self.source_key("digits"),
+                    "digits",
+                    [note],
+                )
+            return Source("digits", model, resolve_data(["digits"], model.preprocess))
+        if name == "faces":
+            import dataclasses
+
+            main = self.source("main").model
+            small = dataclasses.replace(main.preprocess, size=FACES_SIZE, resize=None)
+            return Source("faces", main, resolve_data(["faces"], small))
+        raise ValueError(f"Unknown source {name!r}; sources are main, digits, faces.")
+
+    def source_key(self, name: str) -> str:
+        """A hash of what determines the source's numbers, without building it if avoidable."""
+        import interpret
+
+        if name == "digits" and not (self.config.model == "zfnet" and self.config.weights is None):
+            return _digest("digits", ZFNET_RECIPE, interpret.__version__, torch.__version__)
+        if name == "faces":
+            return _digest("faces", self.source("main").model.key)
+        return self.source(name).key
+
+    def has_rgb_model(self) -> bool:
+        """Whether the main model takes three-channel images."""
+        return self.source("main").model.preprocess.channels == 3
+
+    def has_classes(self, name: str = "main") -> bool:
+        """Whether the source's model output has class names."""
+        return self.source(name).model.class_names is not None
+
+    # -- sites -----------------------------------------------------------------------------
+    def sites(self, name: str = "main") -> list[str]:
+        """Feature sites of the source's model with ``(N, C, h, w)`` outputs, shallow to deep."""
+        if name not in self._sites:
+            src = self.source(name)
+            known = _KNOWN_SITES.get(src.model.name)
+            if known is None and name == "digits":
+                known = _KNOWN_SITES["zfnet"]
+            if known is not None:
+                self._sites[name] = list(known)
+            else:
+                example = src.data.dataset[0][0]
+                self._sites[name] = feature_sites(src.model.model, example)
+            if not self._sites[name]:
+                raise ValueError(
+                    f"Found no convolutional sites in {src.model.name}; choose sites in the "
+                    "config ([sections.<name>] sites = [...])."
+                )
+        return self._sites[name]
+
+    def pick_sites(self, name: str, fractions: tuple[float, ...]) -> list[str]:
+        """Sites at the given relative depths (0 = first, 1 = last), without repeats."""
+        sites = self.sites(name)
+        chosen = [sites[round(f * (len(sites) - 1))] for f in fractions]
+        return list(dict.fromkeys(chosen))
+
+    def generator(self, offset: int = 0) -> torch.Generator:
+        """A fresh generator seeded with ``config.seed + offset``."""
+        return torch.Generator().manual_seed(self.config.seed + offset)
+
+    def class_name(self, name: str, index: int) -> str:
+        """Name of output class ``index`` of the source's model (or ``class <index>``)."""
+        names = self.source(name).model.class_names
+        return names[index] if names is not None and 0 <= index < len(names) else f"class {index}"

@@ -1,0 +1,38 @@
+"""Small helpers shared by the report sections."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+
+__all__ = ["choose_channels", "display_inverse", "stack_items"]
+
+
+def display_inverse(preprocess: Any):
+    """A callable ``(C, H, W) -> [0, 1]`` for drawing the model inputs of ``preprocess``."""
+
+    def inverse(x: Tensor) -> Tensor:
+        return preprocess.inverse(x.float(), clamp=True)
+
+    return inverse
+
+
+def stack_items(dataset: Any, indices: Sequence[int]) -> Tensor:
+    """Images ``(N, C, H, W)`` of dataset items ``indices``."""
+    return torch.stack([dataset[int(i)][0] for i in indices])
+
+
+def choose_channels(top_values: Tensor, count: int, generator: torch.Generator) -> list[int]:
+    """``count`` channels picked at random among those whose strongest value is positive.
+
+    ``top_values`` is ``(C, k)`` (descending per row). The paper shows "a random subset of
+    feature maps"; channels that never fire on the data would show nothing.
+    """
+    alive = (top_values[:, 0] > 0).nonzero().flatten()
+    if len(alive) == 0:
+        alive = torch.arange(top_values.shape[0])
+    order = torch.randperm(len(alive), generator=generator)[:count]
+    return sorted(alive[order].tolist())

@@ -1,0 +1,136 @@
+"""Embeddings of images and local patches (t-SNE maps) and nearest neighbours."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from interpret.embeddings import ImageEmbeddings, NeighborIndex, PatchEmbeddings, tsne
+from interpret.report.sections import register
+from interpret.report.sections._common import display_inverse
+from interpret.report.sections.base import Bundle, Figure, Section, Table, check_params
+
+
+@register
+class EmbeddingsSection(Section):
+    name = "embeddings"
+    title = "Embeddings: image map, patch map and neighbours"
+    paper = (
+        "van der Maaten & Hinton (2008), t-SNE; the image and patch maps of Karpathy's "
+        "CNN codes and of Zeiler & Fergus's patch analysis"
+    )
+    description = (
+        "How the network organises what it sees: every image as one vector of a deep site "
+        "and local activation vectors (patches) of a middle site, each laid out in two "
+        "dimensions with t-SNE and drawn at their positions, and the images nearest to a "
+        "query in feature space."
+    )
+    defaults: dict[str, Any] = {
+        "image_site": None,
+        "patch_site": None,
+        "max_patches": 1500,
+        "per_image": 40,
+        "perplexity": 30.0,
+        "query": None,
+        "neighbours": 6,
+        "tsne_iter": 500,
+    }
+
+    def params(self, ctx: Any) -> dict[str, Any]:
+        params = check_params(self.name, self.defaults, ctx.config.section_params(self.name))
+        if params["image_site"] is None:
+            params["image_site"] = ctx.pick_sites("main", (1.0,))[0]
+        if params["patch_site"] is None:
+            params["patch_site"] = ctx.pick_sites("main", (0.5,))[0]
+        names = ctx.source("main").data.item_names
+        if params["query"] is None:
+            params["query"] = "chelsea" if "chelsea" in names else names[0]
+        elif params["query"] not in names:
+            raise ValueError(f"embeddings query {params['query']!r} is not an image of the data.")
+        return params
+
+    def analyzers(self, ctx: Any, params: dict[str, Any]) -> dict[str, list[Any]]:
+        src = ctx.source("main")
+        size = tuple(src.data.dataset[0][0].shape[-2:])
+        return {
+            "main": [
+                ImageEmbeddings(params["image_site"], thumbnail_size=48, seed=ctx.config.seed),
+                PatchEmbeddings(
+                    params["patch_site"],
+                    max_patches=params["max_patches"],
+                    per_image=params["per_image"],
+                    sampling="stratified",
+                    model=src.model.model,
+                    input_size=size,
+                    thumbnail_size=32,
+                    seed=ctx.config.seed,
+                ),
+            ]
+        }
+
+    def compute(self, ctx: Any, params: dict[str, Any], streamed: dict) -> Bundle:
+        images, patches = streamed["main"]
+        n = len(images.image_index)
+        image_map = tsne(
+            images.vectors,
+            perplexity=min(params["perplexity"], (n - 1) / 3),
+            seed=ctx.config.seed,
+            n_iter=params["tsne_iter"],
+        )
+        m = len(patches.image_index)
+        patch_map = tsne(
+            patches.vectors,
+            perplexity=min(params["perplexity"], (m - 1) / 3),
+            seed=ctx.config.seed,
+            n_iter=params["tsne_iter"],
+        )
+        names = list(ctx.source("main").data.item_names)
+        row = images.image_index.tolist().index(names.index(params["query"]))
+        k = min(params["neighbours"], n)
+        neighbours = NeighborIndex(images).query([row], k=k)
+        return Bundle(
+            {
+                "images": images,
+                "patches": patches,
+                "image_map": image_map,
+                "patch_map": patch_map,
+                "neighbours": neighbours,
+            }
+        )
+
+    def figures(self, ctx: Any, params: dict[str, Any], result: Bundle) -> list[Figure]:
+        from interpret.embeddings.plot import plot_neighbors, plot_thumbnail_map
+
+        inverse = display_inverse(ctx.source("main").model.preprocess)
+        p = result.parts
+        cells = max(6, min(16, round(len(p["images"].image_index) ** 0.5 * 1.5)))
+        return [
+            Figure(
+                "Image map",
+                plot_thumbnail_map(p["image_map"], p["images"], cells=cells, inverse=inverse),
+                f"Every image as its pooled {p['images'].site} vector, laid out by t-SNE; "
+                "each cell shows the image nearest its centre.",
+            ),
+            Figure(
+                "Patch map",
+                plot_thumbnail_map(p["patch_map"], p["patches"], cells=20, inverse=inverse),
+                f"{len(p['patches'].image_index)} local activation vectors of "
+                f"{p['patches'].site} (sampled at random), laid out by t-SNE; each shows "
+                "the receptive field it sees.",
+            ),
+            Figure(
+                "Nearest images",
+                plot_neighbors(
+                    p["neighbours"], p["images"], inverse=inverse, columns=p["neighbours"].k
+                ),
+                f"The images nearest to {params['query']} in {p['images'].site} space "
+                "(euclidean); the query itself comes first at distance 0.",
+            ),
+        ]
+
+    def tables(self, ctx: Any, params: dict[str, Any], result: Bundle) -> list[Table]:
+        names = ctx.source("main").data.item_names
+        nb, images = result.parts["neighbours"], result.parts["images"]
+        rows = []
+        for rank, (row, dist) in enumerate(zip(nb.indices[0].tolist(), nb.distances[0].tolist())):
+            rows.append([rank, names[int(images.image_index[row])], dist])
+        return [Table(f"Neighbours of {params['query']}", ["rank", "image", "distance"], rows)]
