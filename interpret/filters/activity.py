@@ -83,7 +83,7 @@ class FilterActivity:
     def __init__(self, site: str, threshold: float = 0.0) -> None:
         if not isinstance(site, str):
             raise TypeError(f"site must be a site name (str), not {type(site).__name__}.")
-        self.sites = (site,)
+        self.sites: tuple[str, ...] = (site,)
         self.site = site
         self.threshold = float(threshold)
         self.images_seen = 0

@@ -9,6 +9,7 @@ optimizer step: call it yourself, or :meth:`FilterClipper.attach` it to the opti
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -110,4 +111,8 @@ class FilterClipper:
             raise TypeError(
                 f"attach needs a torch.optim.Optimizer, not {type(optimizer).__name__}."
             )
-        return optimizer.register_step_post_hook(lambda _opt, _args, _kwargs: self())
+
+        def hook(_opt: torch.optim.Optimizer, _args: Any, _kwargs: Any) -> None:
+            self()
+
+        return optimizer.register_step_post_hook(hook)

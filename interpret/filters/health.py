@@ -24,7 +24,7 @@ second layer shows aliasing artifacts (b, d). :func:`filter_health` measures eac
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -283,9 +283,10 @@ def filter_health(
         raise ValueError("Pass data or activity, not both.")
     if data is not None:
         analyzer = FilterActivity(activity_site or site, threshold)
-        (activity,) = scan(
+        (scanned,) = scan(
             model, data, [analyzer], batch_size=batch_size, device=device, progress=progress
         )
+        activity = cast(FilterActivityResult, scanned)
     if activity is not None:
         if not isinstance(activity, FilterActivityResult):
             raise TypeError("activity must be the FilterActivityResult of a FilterActivity scan.")

@@ -8,7 +8,7 @@ activation over a dataset down to pixel space. This needs :mod:`interpret.deconv
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from torch import nn
 from torch.utils.data import Dataset
@@ -53,7 +53,6 @@ def strongest_projections(
             "strongest_projections needs interpret.deconvnet; draw first-layer filters with "
             "plot_filter_grid instead."
         ) from err
-    (top,) = scan(
-        model, data, [TopActivations(site, k=1)], batch_size=batch_size, progress=progress
-    )
-    return project_top(model, data, top, channels=channels, batch_size=batch_size)
+    analyzers: list[Any] = [TopActivations(site, k=1)]
+    (top,) = scan(model, data, analyzers, batch_size=batch_size, progress=progress)
+    return project_top(model, data, cast(Any, top), channels=channels, batch_size=batch_size)

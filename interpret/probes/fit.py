@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import torch
@@ -286,7 +286,7 @@ def layer_probes(
         model, data, [collector], device=device, batch_size=batch_size, progress=progress
     )
     return fit_probes(
-        features,
+        cast(ProbeFeatures, features),
         classifier=classifier,
         folds=folds,
         seed=seed,
