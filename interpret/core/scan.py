@@ -92,6 +92,7 @@ def scan(
     checkpoint_every: int = 50,
     amp: bool | torch.dtype = False,
     channels_last: bool = False,
+    indices: Sequence[int] | None = None,
 ) -> list[Result]:
     """Run ``model`` once over ``data`` and feed every analyzer.
 
@@ -132,6 +133,9 @@ def scan(
     channels_last:
         Feed inputs in ``torch.channels_last`` memory format (faster convolutions on
         GPUs with tensor cores); values are unchanged up to float rounding.
+    indices:
+        Scan only these dataset positions, in this order (``batch.index`` carries them);
+        a distributed scan shards this list.
 
     Returns
     -------
@@ -143,21 +147,32 @@ def scan(
         raise ValueError("scan needs at least one analyzer.")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-    total = dataset_length(data)
+    length = dataset_length(data)
+    if indices is not None:
+        if isinstance(data, DataLoader):
+            raise ValueError("indices= needs a Dataset, not a DataLoader.")
+        indices = [int(i) for i in indices]
+        if any(not 0 <= i < length for i in indices):
+            raise ValueError(f"indices must lie in [0, {length}) for this dataset.")
+    total = length if indices is None else len(indices)
     if total == 0:
         raise ValueError("The dataset is empty: scan needs at least one image.")
     run_device = _check_device(model, device)
     shard = current_shard(distributed)
-    indices: Sequence[int] | None = None if shard is None else shard.indices(total)
-    if indices is not None and isinstance(data, DataLoader):
-        raise ValueError("A distributed scan needs a Dataset (each rank builds its own loader).")
+    if shard is not None:
+        if isinstance(data, DataLoader):
+            raise ValueError(
+                "A distributed scan needs a Dataset (each rank builds its own loader)."
+            )
+        block = shard.indices(total)
+        indices = list(block) if indices is None else indices[block.start : block.stop]
     saver = None
     if checkpoint is not None:
         if isinstance(data, DataLoader):
             raise ValueError("A resumable scan needs a Dataset, not a DataLoader.")
         path = f"{checkpoint}.rank{shard.rank}" if shard is not None else checkpoint
         saver = ScanCheckpoint(
-            path, checkpoint_every, _fingerprint(total, batch_size, shard, analyzers)
+            path, checkpoint_every, _fingerprint(total, batch_size, shard, analyzers, indices)
         )
     done = saver.restore(analyzers) if saver is not None else 0
     if done:
@@ -224,8 +239,15 @@ def _forward(
             ) from err
 
 
-def _fingerprint(total: int, batch_size: int, shard: Any, analyzers: list[Any]) -> dict[str, Any]:
+def _fingerprint(
+    total: int,
+    batch_size: int,
+    shard: Any,
+    analyzers: list[Any],
+    indices: Sequence[int] | None,
+) -> dict[str, Any]:
     return {
+        "indices": None if indices is None else hash(tuple(indices)),
         "length": total,
         "batch_size": batch_size,
         "shard": None if shard is None else (shard.rank, shard.world),
