@@ -3,7 +3,13 @@
 from interpret.core.accumulators import Histogram, Reservoir, RunningMoments, TopK, uniform_keys
 from interpret.core.analyzer import Analyzer, Batch
 from interpret.core.batches import dataset_length, iterate_batches
-from interpret.core.capture import Captured, capture, run_and_capture, select_output
+from interpret.core.capture import (
+    Captured,
+    capture,
+    checked_forward,
+    run_and_capture,
+    select_output,
+)
 from interpret.core.checkpoint import ScanCheckpoint
 from interpret.core.distributed import Shard, current_shard, gather_and_merge
 from interpret.core.results import Result, atomic_write, load_result
@@ -30,6 +36,7 @@ __all__ = [
     "TopK",
     "atomic_write",
     "capture",
+    "checked_forward",
     "current_shard",
     "dataset_length",
     "gather_and_merge",

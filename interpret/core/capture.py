@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from interpret.core.sites import Site, SiteSelector, resolve_sites
 from interpret.core.state import HookSet, preserved_state
 
-__all__ = ["capture", "Captured", "CaptureMode"]
+__all__ = ["capture", "Captured", "CaptureMode", "checked_forward"]
 
 CaptureMode = Literal["observe", "grad"]
 
@@ -161,3 +161,22 @@ def run_and_capture(
     with capture(model, sites) as acts, torch.inference_mode():
         output = model(inputs)
     return output, dict(acts)
+
+
+def checked_forward(model: nn.Module, inputs: Tensor) -> Any:
+    """``model(inputs)``, turning the model's refusal of the input into a clear ``ValueError``.
+
+    A ``RuntimeError`` raised by the forward (wrong channel count, an image too small for
+    the network's poolings, a dtype the weights do not take) becomes a ``ValueError`` that
+    names the input shape and dtype. Out-of-memory errors are re-raised as they are.
+    """
+    try:
+        return model(inputs)
+    except torch.cuda.OutOfMemoryError:
+        raise
+    except RuntimeError as err:
+        raise ValueError(
+            f"The model could not run on inputs of shape {tuple(inputs.shape)} "
+            f"({inputs.dtype}): {err}. Check the input size, channels and preprocessing "
+            "the model expects."
+        ) from err

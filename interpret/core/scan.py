@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from interpret.core.analyzer import Analyzer, Batch
 from interpret.core.batches import dataset_length, iterate_batches
-from interpret.core.capture import CaptureMode, capture
+from interpret.core.capture import CaptureMode, capture, checked_forward
 from interpret.core.checkpoint import ScanCheckpoint
 from interpret.core.distributed import current_shard, gather_and_merge
 from interpret.core.results import Result
@@ -227,16 +227,7 @@ def _forward(
 ) -> Any:
     grad_ctx = torch.enable_grad() if needs_grad else torch.inference_mode()
     with grad_ctx, _autocast(device, amp):
-        try:
-            return model(inputs)
-        except RuntimeError as err:
-            if not first:
-                raise
-            raise ValueError(
-                f"The model could not run on a batch of shape {tuple(inputs.shape)} "
-                f"({inputs.dtype}): {err}. Check the input size, channels and "
-                "preprocessing the model expects."
-            ) from err
+        return checked_forward(model, inputs) if first else model(inputs)
 
 
 def _fingerprint(

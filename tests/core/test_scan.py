@@ -134,7 +134,7 @@ def test_scan_bad_input():
     with pytest.raises(TypeError, match="floating point"):
         scan(model, ints, [analyzer], progress=False)
     wrong_channels = TensorDataset(torch.zeros(4, 1, 8, 8))
-    with pytest.raises(ValueError, match=r"could not run on a batch of shape \(4, 1, 8, 8\)"):
+    with pytest.raises(ValueError, match=r"could not run on inputs of shape \(4, 1, 8, 8\)"):
         scan(model, wrong_channels, [ChannelMeans("features.0", 6)], progress=False)
     with pytest.raises(ValueError, match="model is on cpu but device=meta"):
         scan(model, _data(), [analyzer], device="meta", progress=False)
