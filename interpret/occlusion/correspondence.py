@@ -68,8 +68,9 @@ class CorrespondenceResult(Result):
         part -> site -> ``(N, N)`` normalised Hamming distances between sign changes.
     random_hamming:
         part -> site -> ``(R, N, N)`` the same for each random draw.
-    fill, seed, image_size:
-        The occluder fill, the generator seed of the random boxes, the image ``(H, W)``.
+    fill, seed, image_size, random_placement:
+        The occluder fill, the generator seed of the random boxes, the image ``(H, W)`` and
+        how random boxes were placed.
     """
 
     parts: tuple[str, ...]
@@ -81,6 +82,7 @@ class CorrespondenceResult(Result):
     fill: str
     seed: int
     image_size: tuple[int, int]
+    random_placement: str = "independent"
 
     def statistic(self, part: str, site: str) -> tuple[float, float]:
         """``(mean, std)`` over image pairs of the part's normalised Hamming distance."""
@@ -142,11 +144,16 @@ def _as_boxes(value: Tensor | Sequence, n: int, hw: tuple[int, int], part: str) 
     return boxes.clone()
 
 
-def _random_boxes(boxes: Tensor, draws: int, hw: tuple[int, int], gen: torch.Generator) -> Tensor:
-    """``(R, N, 4)`` boxes with the sizes of ``boxes`` at uniform random positions."""
+def _random_boxes(
+    boxes: Tensor, draws: int, hw: tuple[int, int], gen: torch.Generator, shared: bool
+) -> Tensor:
+    """``(R, N, 4)`` boxes with the sizes of ``boxes`` at uniform random positions; with
+    ``shared`` one uniform draw per ``R`` places every image's box at the same relative
+    position (the same place, for equal sizes)."""
     sizes = boxes[:, 2:] - boxes[:, :2]
     room = torch.tensor(hw) - sizes + 1
-    corner = (torch.rand(draws, *sizes.shape, generator=gen) * room).long()
+    shape = (draws, 1, 2) if shared else (draws, *sizes.shape)
+    corner = (torch.rand(shape, generator=gen, dtype=torch.float64) * room).long()
     return torch.cat([corner, corner + sizes], -1)
 
 
@@ -158,6 +165,7 @@ def part_correspondence(
     *,
     fill: FillSpec = "gray",
     random_draws: int = 10,
+    random_placement: str = "independent",
     seed: int = 0,
     batch_size: int = 32,
 ) -> CorrespondenceResult:
@@ -178,6 +186,10 @@ def part_correspondence(
         The occluder's fill (see :func:`interpret.occlusion.fills.resolve_fill`).
     random_draws:
         Random-box draws per part (each draw: one random box per image, part-sized).
+    random_placement:
+        ``"independent"``: each image's random box anywhere in it (random object regions,
+        the paper's control); ``"shared"``: one random place per draw for all images, a
+        stricter control for aligned images (occluding the same place anywhere).
     seed:
         Seed of the ``torch.Generator`` drawing the random boxes.
     batch_size:
@@ -190,6 +202,10 @@ def part_correspondence(
         raise ValueError("Give at least one part: {'right eye': boxes (N, 4), ...}.")
     if random_draws < 1 or batch_size < 1:
         raise ValueError("random_draws and batch_size must be >= 1.")
+    if random_placement not in ("independent", "shared"):
+        raise ValueError(
+            f"random_placement must be 'independent' or 'shared', not {random_placement!r}."
+        )
     keys = (sites,) if isinstance(sites, str) else tuple(sites)
     if not keys:
         raise ValueError("Give at least one site.")
@@ -198,7 +214,10 @@ def part_correspondence(
     n, hw = len(images), (int(images.shape[-2]), int(images.shape[-1]))
     boxes = {name: _as_boxes(b, n, hw, name) for name, b in parts.items()}
     gen = torch.Generator().manual_seed(seed)
-    random_boxes = {name: _random_boxes(b, random_draws, hw, gen) for name, b in boxes.items()}
+    shared = random_placement == "shared"
+    random_boxes = {
+        name: _random_boxes(b, random_draws, hw, gen, shared) for name, b in boxes.items()
+    }
     filler = resolve_fill(fill)
     device = model_device(model)
     images = images.to(device)
@@ -242,4 +261,5 @@ def part_correspondence(
         fill=filler.describe(),
         seed=seed,
         image_size=hw,
+        random_placement=random_placement,
     )

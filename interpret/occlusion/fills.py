@@ -139,7 +139,11 @@ def resolve_fill(spec: FillSpec) -> Fill:
     if isinstance(spec, (int, float)):
         return ConstantFill(float(spec))
     if isinstance(spec, str):
-        named = {"gray": ConstantFill(0.0), "mean": ImageMeanFill(), "blur": BlurFill()}
+        named: dict[str, Fill] = {
+            "gray": ConstantFill(0.0),
+            "mean": ImageMeanFill(),
+            "blur": BlurFill(),
+        }
         if spec not in named:
             raise ValueError(
                 f"Unknown fill {spec!r}; use one of {sorted(named)}, a number or a tensor."
@@ -148,7 +152,7 @@ def resolve_fill(spec: FillSpec) -> Fill:
     if isinstance(spec, Tensor):
         return TensorFill(spec.detach())
     if isinstance(spec, Fill):
-        return spec
+        return spec  # type: ignore[return-value]
     if isinstance(spec, Sequence) and all(isinstance(v, (int, float)) for v in spec):
         return ConstantFill(tuple(float(v) for v in spec))
     raise TypeError(

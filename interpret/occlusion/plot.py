@@ -114,7 +114,8 @@ def plot_sensitivity(
     if projection is not None:
         proj = getattr(projection, "projections", projection)
         proj = proj[index] if proj.ndim == 4 else proj
-        lim = float(proj.abs().max()) or 1.0
+        proj = proj.detach().double().cpu()
+        lim = float(torch.quantile(proj.abs().flatten(), 0.995)) or 1.0  # contrast stretch
         axes[2].imshow(_rgb(proj / (2 * lim) + 0.5, lambda x: x))
         axes[2].set_title("(c) deconvnet projection", fontsize=9)
     else:
@@ -205,5 +206,6 @@ def plot_correspondence(result: CorrespondenceResult, *, ax: Any = None) -> Any:
     ax.set_xticklabels(result.parts)
     ax.set_ylabel("mean sign-change distance")
     ax.set_title("Part correspondence (lower: more consistent)", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
     return fig

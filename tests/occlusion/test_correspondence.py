@@ -186,3 +186,15 @@ def test_no_hook_left_and_state_restored() -> None:
     with pytest.raises(ValueError):
         part_correspondence(model, torch.randn(2, 3, 16, 16), {"p": [0, 0, 40, 4]}, "features.1")
     assert hook_count(model) == before and model.training
+
+
+def test_shared_random_placement_puts_every_box_at_the_same_place() -> None:
+    images = torch.randn(4, 3, 16, 16)
+    res = part_correspondence(chain_cnn(), images, {"p": [2, 2, 6, 7]}, "features.1",
+                              random_draws=5, random_placement="shared")  # fmt: skip
+    rb = res.random_boxes["p"]
+    assert torch.equal(rb, rb[:, :1].expand_as(rb))
+    assert res.random_placement == "shared"
+    with pytest.raises(ValueError, match="random_placement"):
+        part_correspondence(chain_cnn(), images, {"p": [2, 2, 6, 7]}, "features.1",
+                            random_placement="same")  # fmt: skip

@@ -161,3 +161,22 @@ def test_site_inside_a_residual_unit_is_left_to_the_model() -> None:
     assert "layer1.1" not in inc.incremental_sites
     assert hook_count(model) == 0
     assert all("forward" not in m.__dict__ for m in model.modules())
+
+
+def test_layers_with_user_hooks_run_for_real() -> None:
+    model = chain_cnn(seed=1)
+    seen: list[Tensor] = []
+    handle = model.features[3].register_forward_hook(lambda m, i, o: seen.append(o.clone()))
+    try:
+        images = torch.randn(1, 3, 24, 24, generator=torch.Generator().manual_seed(1))
+        full, inc = assert_same(model, images, Occluder(4, 4), batch_size=36)
+        assert inc.incremental_sites == ("features.0", "features.1", "features.2")
+        # the hook saw the same real activations in both sweeps: the probing pass, the
+        # clean pass and one batch of the 36 occluded copies
+        half = len(seen) // 2
+        assert [len(t) for t in seen[:half]] == [1, 1, 36]
+        torch.testing.assert_close(
+            torch.cat(seen[:half]), torch.cat(seen[half:]), rtol=1e-4, atol=1e-5
+        )
+    finally:
+        handle.remove()

@@ -203,3 +203,35 @@ def test_no_hook_left_and_state_restored_also_after_an_error(incremental: bool) 
     model.calls = -100
     occlusion_sensitivity(model, torch.randn(1, 3, 16, 16), Occluder(4, 4), incremental=incremental)
     assert hook_count(model) == before and model.training
+
+
+def test_a_subset_of_positions_gives_the_same_values() -> None:
+    from interpret.occlusion._sweep import Sweep
+
+    net = chain_cnn(seed=6)
+    images = torch.randn(2, 3, 18, 18, generator=torch.Generator().manual_seed(8))
+    occ = Occluder(6, 4)
+    full = occlusion_sensitivity(net, images, occ, keep_logits=True)
+    for incremental in (False, True):
+        sweep = Sweep(net, images, occ, keep_logits=True, incremental=incremental, batch_size=3)
+        subset = torch.tensor([0, 5, 7, 15])
+        with sweep.session():
+            sweep.run(subset)
+        part = sweep.result()
+        got = part.logits.view(2, -1, 5)
+        torch.testing.assert_close(got[:, subset], full.logits.view(2, -1, 5)[:, subset],
+                                   rtol=1e-4, atol=1e-5)  # fmt: skip
+        assert (got[:, [1, 2, 3]] == 0).all()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("incremental", [False, True])
+def test_cuda_equals_cpu(incremental: bool) -> None:
+    net = chain_cnn(seed=7)
+    images = torch.randn(2, 3, 24, 20, generator=torch.Generator().manual_seed(9))
+    occ = Occluder(6, 3, fill="blur")
+    cpu = occlusion_sensitivity(net, images, occ, keep_logits=True, incremental=incremental)
+    gpu = occlusion_sensitivity(net.cuda(), images, occ, keep_logits=True, incremental=incremental)
+    torch.testing.assert_close(gpu.logits, cpu.logits, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(gpu.feature_total, cpu.feature_total, rtol=1e-4, atol=1e-3)
+    assert gpu.target_prob.device.type == "cpu"

@@ -1,0 +1,345 @@
+"""The machinery of one occlusion sweep: set-up (probe, clean pass, target and channel),
+batched evaluation of occluder positions (full or incremental) and the result."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from interpret.core import capture, model_device, preserved_state, resolve_sites
+from interpret.occlusion._trace import Trace, default_site, per_sample_bytes, trace_calls
+from interpret.occlusion.incremental import IncrementalPlan
+from interpret.occlusion.result import OcclusionResult
+from interpret.occlusion.windows import Occluder, grid_boxes
+
+__all__ = ["Sweep", "DEFAULT_MAX_FRACTION"]
+
+DEFAULT_MAX_FRACTION = 0.5
+_CPU_BUDGET = 1 << 30
+
+
+def _as_images(images: Tensor) -> Tensor:
+    if not isinstance(images, Tensor):
+        raise TypeError(
+            f"images must be a tensor (N, C, H, W) or (C, H, W), not {type(images).__name__}."
+        )
+    if images.ndim == 3:
+        images = images[None]
+    if images.ndim != 4 or not images.is_floating_point():
+        raise ValueError(
+            f"images must be a float tensor (N, C, H, W) or (C, H, W); got {images.dtype} "
+            f"{tuple(images.shape)}."
+        )
+    return images
+
+
+def _logits_of(output: Any, key: str | int | None) -> Tensor:
+    if key is not None:
+        try:
+            output = output[key]
+        except (KeyError, IndexError, TypeError):
+            raise ValueError(
+                f"The model output has no entry {key!r}; pick its logits with output=."
+            ) from None
+    if not isinstance(output, Tensor) or output.ndim != 2:
+        what = (
+            type(output).__name__
+            if not isinstance(output, Tensor)
+            else f"shape {tuple(output.shape)}"
+        )
+        raise ValueError(
+            f"Occlusion needs logits (N, K) from the model; got {what}. For a dict or tuple "
+            "output pass output='<key>' or output=<index>."
+        )
+    return output
+
+
+def _probs(logits: Tensor, how: str) -> Tensor:
+    if how == "softmax":
+        return logits.float().softmax(-1).to(logits.dtype)
+    if how == "sigmoid":
+        return logits.sigmoid()
+    if how == "identity":
+        return logits
+    raise ValueError(f"probabilities must be 'softmax', 'sigmoid' or 'identity', not {how!r}.")
+
+
+def _per_image(value: Any, n: int, upper: int, what: str) -> Tensor:
+    out = torch.as_tensor(value, dtype=torch.int64).flatten()
+    if out.numel() == 1:
+        out = out.expand(n)
+    if out.numel() != n:
+        raise ValueError(f"{what} needs one value or one per image ({n}), got {out.numel()}.")
+    if (out < 0).any() or (out >= upper).any():
+        raise ValueError(f"{what} {out.tolist()} out of range: the model gives {upper} of them.")
+    return out.clone()
+
+
+def _resolve_site(
+    model: nn.Module, site: str | None, trace: Trace
+) -> tuple[str | None, str | None]:
+    """``(capture key, module selector)`` of the feature site."""
+    if site is None:
+        return None, None
+    if not isinstance(site, str):
+        raise TypeError(f"site must be a module name, 'auto' or None, not {type(site).__name__}.")
+    key = default_site(trace) if site == "auto" else site
+    selector, _, repeat = key.partition("#")
+    resolve_sites(model, selector)  # unknown names fail here with the closest names
+    module = selector.split(":")[0]
+    called = {c.key for c in trace.calls}
+    if (f"{module}#{repeat}" if repeat else module) not in called:
+        how = f"{int(repeat) + 1} times" if repeat.isdigit() else "at all"
+        raise ValueError(f"Site {key!r}: module {module!r} is not called {how} in a forward.")
+    return key, selector
+
+
+def _batch_size(trace: Trace, budget: int | None, device: torch.device) -> int:
+    if budget is None:
+        if device.type == "cuda":
+            free, _total = torch.cuda.mem_get_info(device)
+            budget = free // 2
+        else:
+            budget = _CPU_BUDGET
+    return int(max(1, min(256, budget // per_sample_bytes(trace))))
+
+
+class _Readout:
+    """Buffers for every quantity, filled batch by batch."""
+
+    def __init__(
+        self, n: int, p: int, k: int, top_n: int, keep_logits: bool, feature: bool, dtype
+    ) -> None:
+        long = torch.int64
+        self.target_prob = torch.zeros(n, p, dtype=dtype)
+        self.target_logit = torch.zeros(n, p, dtype=dtype)
+        self.top_label = torch.zeros(n, p, dtype=long)
+        self.top_prob = torch.zeros(n, p, dtype=dtype)
+        self.feature = torch.zeros(n, p, dtype=torch.float64) if feature else None
+        self.topn_labels = torch.zeros(n, p, top_n, dtype=long) if top_n else None
+        self.topn_probs = torch.zeros(n, p, top_n, dtype=dtype) if top_n else None
+        self.logits = torch.zeros(n, p, k, dtype=dtype) if keep_logits else None
+
+    def add(
+        self,
+        img: Tensor,
+        pos: Tensor,
+        logits: Tensor,
+        probs: Tensor,
+        target: Tensor,
+        feature: Tensor | None,
+    ) -> None:
+        rows = torch.arange(len(img), device=logits.device)
+        tgt = target[img].to(logits.device)
+        self.target_prob[img, pos] = probs[rows, tgt].cpu()
+        self.target_logit[img, pos] = logits[rows, tgt].cpu()
+        best, label = probs.max(-1)
+        self.top_label[img, pos] = label.cpu()
+        self.top_prob[img, pos] = best.cpu()
+        if self.feature is not None and feature is not None:
+            self.feature[img, pos] = feature.double().cpu()
+        if self.topn_labels is not None and self.topn_probs is not None:
+            values, labels = probs.topk(self.topn_labels.shape[-1], dim=-1)
+            self.topn_labels[img, pos] = labels.cpu()
+            self.topn_probs[img, pos] = values.cpu()
+        if self.logits is not None:
+            self.logits[img, pos] = logits.cpu()
+
+
+def _feature_total(act: Tensor, channel: Tensor) -> Tensor:
+    """Sum of ``act[b, channel[b]]`` over every spatial position, ``(B,)``."""
+    chosen = act[torch.arange(len(act), device=act.device), channel.to(act.device)]
+    return chosen.double().flatten(1).sum(1) if chosen.ndim > 1 else chosen.double()
+
+
+def _occluded(images: Tensor, baseline: Tensor, boxes: Tensor, img: Tensor) -> Tensor:
+    """Occluded copies ``(B, C, H, W)``: ``baseline`` inside ``boxes (B, 4)``, image outside."""
+    h, w = images.shape[-2:]
+    dev = images.device
+    b = boxes.to(dev)
+    rows = torch.arange(h, device=dev)[None]
+    cols = torch.arange(w, device=dev)[None]
+    r = (rows >= b[:, :1]) & (rows < b[:, 2:3])
+    c = (cols >= b[:, 1:2]) & (cols < b[:, 3:4])
+    mask = (r[:, :, None] & c[:, None, :])[:, None]
+    idx = img.to(dev)
+    return torch.where(mask, baseline[idx], images[idx])
+
+
+class Sweep:
+    """One sweep, in three steps: ``with sweep.session(): sweep.run(positions)``, then
+    ``sweep.result()``. ``run`` may be given a subset of the flattened position indices
+    (benchmarks time a subset; the result then holds zeros elsewhere)."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        images: Tensor,
+        occluder: Occluder,
+        *,
+        target: int | Sequence[int] | Tensor | None = None,
+        site: str | None = "auto",
+        channel: int | Sequence[int] | Tensor | None = None,
+        output: str | int | None = None,
+        probabilities: str = "softmax",
+        top_n: int = 0,
+        keep_logits: bool = False,
+        incremental: bool | float = False,
+        batch_size: int | None = None,
+        memory_budget: int | None = None,
+    ) -> None:
+        if not isinstance(occluder, Occluder):
+            raise TypeError(f"occluder must be an Occluder, not {type(occluder).__name__}.")
+        if top_n < 0 or batch_size is not None and batch_size < 1:
+            raise ValueError("top_n must be >= 0 and batch_size >= 1.")
+        if probabilities not in ("softmax", "sigmoid", "identity"):
+            raise ValueError(
+                f"probabilities must be 'softmax', 'sigmoid' or 'identity', not {probabilities!r}."
+            )
+        self.model, self.occluder = model, occluder
+        self.device = model_device(model)
+        self.images = _as_images(images).to(self.device)
+        n, _c, h, w = self.images.shape
+        self.tops, self.lefts = occluder.grid(h, w)
+        self.boxes = grid_boxes(self.tops, self.lefts, occluder.window, (h, w))
+        self.target, self.site, self.channel, self.output = target, site, channel, output
+        self.probabilities, self.top_n, self.keep_logits = probabilities, top_n, keep_logits
+        self.incremental = incremental
+        self.max_fraction = DEFAULT_MAX_FRACTION if incremental is True else float(incremental)
+        self.batch_size, self.memory_budget = batch_size, memory_budget
+        self.incremental_sites: tuple[str, ...] = ()
+
+    @contextmanager
+    def session(self) -> Iterator[Sweep]:
+        """Eval mode, hooks and (incremental) layer stubs for the duration; the clean pass,
+        target, channel and batch size are settled on entry."""
+        model, images = self.model, self.images
+        with preserved_state(model), ExitStack() as stack:
+            model.eval()
+            trace = trace_calls(model, images[:1], log_ops=bool(self.incremental))
+            self.key, base = _resolve_site(model, self.site, trace)
+            self.batch = self.batch_size or _batch_size(trace, self.memory_budget, self.device)
+            self.baseline = self.occluder.filler.baseline(images, self.occluder.window)
+            self.plan: IncrementalPlan | None = None
+            if self.incremental:  # before our capture hooks: hooked layers stay out
+                self.plan = IncrementalPlan(model, trace, self.key)
+                count = self.plan.choose_handoff(
+                    self.boxes, (int(images.shape[-2]), int(images.shape[-1])), self.max_fraction
+                )
+                self.incremental_sites = tuple(self.plan.names[:count])
+                self._cached = 0  # the plan's caches hold the first image
+            self.acts = stack.enter_context(capture(model, base)) if base else None
+            stack.enter_context(torch.inference_mode())
+            self._clean_pass()
+            if self.plan is not None:
+                stack.enter_context(self.plan.installed())
+            yield self
+
+    def _clean_pass(self) -> None:
+        n = len(self.images)
+        logits, feats = [], []
+        for start in range(0, n, self.batch):
+            logits.append(
+                _logits_of(self.model(self.images[start : start + self.batch]), self.output)
+            )
+            if self.acts is not None:
+                feats.append(self.acts[str(self.key)])
+        self.logits0 = torch.cat(logits)
+        self.probs0 = _probs(self.logits0, self.probabilities)
+        k = self.logits0.shape[1]
+        self.tgt = (
+            self.logits0.argmax(-1).cpu()
+            if self.target is None
+            else _per_image(self.target, n, k, "target")
+        )
+        if self.top_n > k:
+            raise ValueError(f"top_n={self.top_n} exceeds the number of classes ({k}).")
+        self.chan = self.feat0 = None
+        if self.acts is not None:
+            act0 = torch.cat(feats)
+            if act0.ndim < 2:
+                raise ValueError(
+                    f"Site {self.key!r} gives {tuple(act0.shape)}; pick a site with channels."
+                )
+            if self.channel is None:
+                peak = act0.flatten(2).amax(-1) if act0.ndim > 2 else act0
+                self.chan = peak.argmax(-1).cpu()
+            else:
+                self.chan = _per_image(self.channel, n, act0.shape[1], "channel")
+            self.feat0 = _feature_total(act0, self.chan).cpu()
+        self.dtype = torch.float64 if self.logits0.dtype == torch.float64 else torch.float32
+        self.readout = _Readout(
+            n, len(self.boxes), k, self.top_n, self.keep_logits, self.acts is not None, self.dtype
+        )
+
+    def _record(self, img: Tensor, pos: Tensor, out: Any, feat: Tensor | None) -> None:
+        logits = _logits_of(out, self.output)
+        if feat is None and self.acts is not None and self.chan is not None:
+            feat = _feature_total(self.acts[str(self.key)], self.chan[img])
+        probs = _probs(logits, self.probabilities)
+        self.readout.add(img, pos, logits, probs, self.tgt, feat)
+
+    def run(self, positions: Tensor | None = None) -> None:
+        """Evaluate every image at ``positions`` (flattened grid indices; default all)."""
+        positions = torch.arange(len(self.boxes)) if positions is None else positions.long()
+        n, batch = len(self.images), self.batch
+        if self.plan is None:
+            pairs = torch.cartesian_prod(torch.arange(n), positions).view(-1, 2)
+            for start in range(0, len(pairs), batch):
+                img, pos = pairs[start : start + batch].unbind(1)
+                x = _occluded(self.images, self.baseline, self.boxes[pos], img)
+                self._record(img, pos, self.model(x), None)
+            return
+        plan = self.plan
+        from_patch = plan.site_stage is not None and plan.site_stage < plan.handoff
+        for i in range(n):
+            if self._cached != i:
+                plan.prepare(self.images[i : i + 1])
+                self._cached = i
+            image, baseline = self.images[i : i + 1], self.baseline[i : i + 1]
+            for start in range(0, len(positions), batch):
+                pos = positions[start : start + batch]
+                img = torch.full_like(pos, i)
+                sums = plan.compute(self.boxes[pos], image, baseline)
+                x = _occluded(self.images, self.baseline, self.boxes[pos], img)
+                feat = None
+                if from_patch and sums is not None and self.chan is not None:
+                    feat = sums[:, int(self.chan[i])]
+                self._record(img, pos, self.model(x), feat)
+
+    def result(self) -> OcclusionResult:
+        n, (h, w) = len(self.images), self.images.shape[-2:]
+        grid = (n, len(self.tops), len(self.lefts))
+        r = self.readout
+        rows, tgt = torch.arange(n), self.tgt.to(self.device)
+        k = self.logits0.shape[1]
+        return OcclusionResult(
+            tops=self.tops,
+            lefts=self.lefts,
+            window=self.occluder.window,
+            stride=self.occluder.steps,
+            padding=self.occluder.padding,
+            fill=self.occluder.describe(),
+            image_size=(int(h), int(w)),
+            target=self.tgt,
+            clean_logits=self.logits0.to(self.dtype).cpu(),
+            clean_target_prob=self.probs0[rows, tgt].to(self.dtype).cpu(),
+            clean_target_logit=self.logits0[rows, tgt].to(self.dtype).cpu(),
+            target_prob=r.target_prob.view(grid),
+            target_logit=r.target_logit.view(grid),
+            top_label=r.top_label.view(grid),
+            top_prob=r.top_prob.view(grid),
+            feature_site=self.key,
+            feature_channel=self.chan,
+            feature_total=None if r.feature is None else r.feature.view(grid),
+            clean_feature_total=self.feat0,
+            topn_labels=None if r.topn_labels is None else r.topn_labels.view(*grid, self.top_n),
+            topn_probs=None if r.topn_probs is None else r.topn_probs.view(*grid, self.top_n),
+            logits=None if r.logits is None else r.logits.view(*grid, k),
+            probabilities=self.probabilities,
+            incremental_sites=self.incremental_sites,
+        )
