@@ -175,7 +175,15 @@ def _config(args: argparse.Namespace, section: str | None = None) -> Any:
     for name, values in _overrides(getattr(args, "overrides", []), section).items():
         sections.setdefault(name, {}).update(values)
     if section is not None and getattr(args, "site", None):
-        sections.setdefault(section, {})["site"] = args.site
+        from interpret.report import sections as registry
+
+        defaults = registry.get(section).defaults
+        key = next(
+            (k for k in ("site", "sites", "patch_site", "channel_site") if k in defaults), None
+        )
+        if key is None:
+            raise ValueError(f"The {section} analyzer takes no --site; use --set KEY=VALUE.")
+        sections.setdefault(section, {})[key] = [args.site] if key == "sites" else args.site
     data = getattr(args, "data", None)
     if section == "occlusion":
         data = [args.image]

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
+
+from torch import nn
 
 from interpret.deconvnet import TopActivations, project_top
 from interpret.report.sections import register
 from interpret.report.sections._common import choose_channels
 from interpret.report.sections.base import Bundle, Figure, Section, Table, check_params
 from interpret.report.sections.deconvnet import PAPER, top_figures, top_table
+
+
+def _project_reverse(model: nn.Module, data: Any, top: Any, channels: list[int]) -> Any:
+    """``project_top`` with switches; a ``features.*`` site is walked inside ``model.features``.
+
+    The explicit walk traces the model with torch.fx; a ``forward`` that checks its input
+    (as ZFNet's does) cannot be traced, while its ``features`` chain can.
+    """
+    features = getattr(model, "features", None)
+    if top.site.startswith("features.") and isinstance(features, nn.Sequential):
+        local = dataclasses.replace(top, site=top.site[len("features.") :])
+        result = project_top(features, data, local, channels=channels, route="reverse")
+        return dataclasses.replace(result, site=top.site)
+    return project_top(model, data, top, channels=channels, route="reverse")
 
 
 @register
@@ -42,9 +59,7 @@ class DeconvnetSwitchesSection(Section):
         parts = {}
         for i, top in enumerate(streamed["digits"]):
             channels = choose_channels(top.values, params["channels"], ctx.generator(i))
-            parts[top.site] = project_top(
-                src.model.model, src.data.dataset, top, channels=channels, route="reverse"
-            )
+            parts[top.site] = _project_reverse(src.model.model, src.data.dataset, top, channels)
         return Bundle(parts, {"notes": list(src.model.notes)})
 
     def figures(self, ctx: Any, params: dict[str, Any], result: Bundle) -> list[Figure]:
