@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode, resolve_name
 from torch.utils._pytree import tree_leaves
 
-from interpret.core import HookSet, preserved_state
+from interpret.core import HookSet, checked_forward, preserved_state
 
 __all__ = ["CallRecord", "Trace", "trace_calls", "default_site", "per_sample_bytes"]
 
@@ -115,6 +115,7 @@ class _OpLog(TorchFunctionMode):
 def trace_calls(model: nn.Module, inputs: Tensor, log_ops: bool = False) -> Trace:
     """Run ``model(inputs)`` once in eval mode under ``inference_mode``, recording calls.
 
+    A model that refuses the input (too small, wrong channels) raises ``ValueError``.
     Hooks are removed and the model's state restored on every exit path. Tensors are
     kept by reference (so ``id`` identifies them while the trace lives).
     """
@@ -156,9 +157,9 @@ def trace_calls(model: nn.Module, inputs: Tensor, log_ops: bool = False) -> Trac
             with torch.inference_mode():
                 if log_ops:
                     with log:
-                        output = model(inputs)
+                        output = checked_forward(model, inputs)
                 else:
-                    output = model(inputs)
+                    output = checked_forward(model, inputs)
         finally:
             hooks.undo()
     return Trace(calls, ops, inputs, output)

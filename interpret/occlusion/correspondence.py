@@ -23,7 +23,14 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from interpret.core import Result, capture, model_device, preserved_state, resolve_sites
+from interpret.core import (
+    Result,
+    capture,
+    checked_forward,
+    model_device,
+    preserved_state,
+    resolve_sites,
+)
 from interpret.occlusion.fills import FillSpec, resolve_fill
 
 __all__ = ["CorrespondenceResult", "part_correspondence", "pairwise_sign_hamming"]
@@ -232,7 +239,7 @@ def part_correspondence(
                 chunk = batch_boxes[start : start + batch_size].tolist()
                 for i, (top, left, bottom, right) in enumerate(chunk):
                     x[i, :, top:bottom, left:right] = baseline[start + i, :, top:bottom, left:right]
-            model(x)
+            checked_forward(model, x)
             for k in keys:
                 out[k].append(acts[k].flatten(1).double())
         return out
