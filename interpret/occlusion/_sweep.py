@@ -200,6 +200,12 @@ class Sweep:
             raise ValueError(
                 f"probabilities must be 'softmax', 'sigmoid' or 'identity', not {probabilities!r}."
             )
+        if not isinstance(incremental, bool) and not (
+            isinstance(incremental, (int, float)) and incremental > 0
+        ):
+            raise ValueError(
+                f"incremental must be True/False or a positive map fraction, not {incremental!r}."
+            )
         self.model, self.occluder = model, occluder
         self.device = model_device(model)
         self.images = _as_images(images).to(self.device)

@@ -198,3 +198,27 @@ def test_shared_random_placement_puts_every_box_at_the_same_place() -> None:
     with pytest.raises(ValueError, match="random_placement"):
         part_correspondence(chain_cnn(), images, {"p": [2, 2, 6, 7]}, "features.1",
                             random_placement="same")  # fmt: skip
+
+
+class _FailsLater(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = chain_cnn()
+        self.calls = 0
+
+    def forward(self, x: Tensor) -> Tensor:
+        self.calls += 1
+        if self.calls == 3:
+            raise RuntimeError("boom")
+        return self.net(x)
+
+
+def test_hooks_removed_and_state_restored_after_a_failure_mid_way() -> None:
+    model = _FailsLater().train()
+    model.net.features[0].weight.requires_grad_(False)
+    with pytest.raises(ValueError, match="boom"):
+        part_correspondence(model, torch.randn(2, 3, 16, 16), {"p": [0, 0, 4, 4]},
+                            "net.features.1", random_draws=2, batch_size=1)  # fmt: skip
+    assert hook_count(model) == 0 and model.training and model.net.training
+    assert not model.net.features[0].weight.requires_grad
+    assert model.net.features[3].weight.requires_grad

@@ -152,6 +152,7 @@ def test_to_pixels_sign_and_quantities() -> None:
         ({"top_n": 6}, ValueError, "top_n"),
         ({"batch_size": 0}, ValueError, "batch_size"),
         ({"probabilities": "log"}, ValueError, "probabilities"),
+        ({"incremental": -0.5}, ValueError, "incremental"),
     ],
 )
 def test_bad_input_fails_clearly(kwargs: dict, error: type, match: str) -> None:
