@@ -1,0 +1,173 @@
+"""Real photographs that ship with scikit-image and scikit-learn (no download).
+
+Names available offline: ``astronaut``, ``chelsea``, ``coffee``, ``rocket``,
+``motorcycle_left``, ``motorcycle_right`` (the Middlebury stereo pair),
+``hubble_deep_field``, ``immunohistochemistry``, ``retina`` (all ``skimage.data``) and
+``china``, ``flower`` (``sklearn.datasets.load_sample_images``). All are RGB ``uint8``.
+Other ``skimage.data`` images (``eagle``, ``lily``, ...) need a download through pooch and
+are deliberately not offered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from interpret.data.imagenet import imagenet_index
+from interpret.data.preprocess import Preprocess
+
+__all__ = ["PHOTO_NAMES", "KNOWN_IMAGENET_LABELS", "sample_photos", "SamplePhotos"]
+
+
+def _skimage(name: str) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        import skimage.data
+
+        return getattr(skimage.data, name)()
+
+    return load
+
+
+def _motorcycle(side: int) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        import skimage.data
+
+        return skimage.data.stereo_motorcycle()[side]
+
+    return load
+
+
+def _sklearn(filename: str) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        from sklearn.datasets import load_sample_image
+
+        return load_sample_image(filename)
+
+    return load
+
+
+_LOADERS: dict[str, Callable[[], np.ndarray]] = {
+    "astronaut": _skimage("astronaut"),
+    "chelsea": _skimage("chelsea"),
+    "coffee": _skimage("coffee"),
+    "rocket": _skimage("rocket"),
+    "motorcycle_left": _motorcycle(0),
+    "motorcycle_right": _motorcycle(1),
+    "hubble_deep_field": _skimage("hubble_deep_field"),
+    "immunohistochemistry": _skimage("immunohistochemistry"),
+    "retina": _skimage("retina"),
+    "china": _sklearn("china.jpg"),
+    "flower": _sklearn("flower.jpg"),
+}
+
+PHOTO_NAMES: tuple[str, ...] = tuple(_LOADERS)
+"""Every photo :func:`sample_photos` can return, in its default order."""
+
+KNOWN_IMAGENET_LABELS: dict[str, tuple[str, ...]] = {
+    "chelsea": ("tiger cat", "tabby", "Egyptian cat"),
+    "coffee": ("espresso",),
+}
+"""ImageNet classes a correct classifier may give a photo; the first is its label.
+
+Chelsea is a tabby cat; ImageNet's ``tiger cat``, ``tabby`` and ``Egyptian cat`` are
+notoriously confusable, so any of the three counts as right.
+"""
+
+
+def _check_names(names: Sequence[str] | None) -> tuple[str, ...]:
+    if names is None:
+        return PHOTO_NAMES
+    if isinstance(names, str):
+        names = [names]
+    unknown = [n for n in names if n not in _LOADERS]
+    if unknown:
+        raise ValueError(
+            f"Unknown sample photo(s) {unknown}; available offline: {', '.join(PHOTO_NAMES)}."
+        )
+    if not names:
+        raise ValueError("names is empty; pass None for all photos or at least one name.")
+    return tuple(names)
+
+
+def sample_photos(names: Sequence[str] | None = None) -> list[tuple[str, np.ndarray]]:
+    """Real RGB photos as ``(name, image)`` pairs, image ``(H, W, 3)`` ``uint8``.
+
+    Parameters
+    ----------
+    names:
+        Which photos (see :data:`PHOTO_NAMES`); ``None`` for all, in that order.
+
+    Examples
+    --------
+    >>> [(n, im.shape) for n, im in sample_photos(["chelsea", "coffee"])]
+    [('chelsea', (300, 451, 3)), ('coffee', (400, 600, 3))]
+    """
+    return [(name, np.ascontiguousarray(_LOADERS[name]())) for name in _check_names(names)]
+
+
+class SamplePhotos(Dataset[tuple[Tensor, int]]):
+    """The sample photos as a dataset of ``(image_tensor, label)`` pairs.
+
+    Parameters
+    ----------
+    preprocess:
+        Turns each photo into the model's input. Give it a ``size`` so that all
+        tensors have one shape and batch together; without one they keep the photos'
+        own sizes.
+    names:
+        Which photos (see :data:`PHOTO_NAMES`); ``None`` for all.
+
+    Attributes
+    ----------
+    names:
+        The photo names, in dataset order.
+    labels:
+        The ImageNet index of each photo's first known class
+        (:data:`KNOWN_IMAGENET_LABELS`), ``-1`` where none is known.
+    accepted_labels:
+        Per photo, the set of ImageNet indices a correct classifier may give.
+
+    Examples
+    --------
+    >>> from interpret.data.preprocess import EFFICIENTNET_LITE0
+    >>> data = SamplePhotos(EFFICIENTNET_LITE0, names=["coffee", "rocket"])
+    >>> image, label = data[0]
+    >>> tuple(image.shape), label, data.labels[1]
+    ((3, 224, 224), 967, -1)
+    """
+
+    def __init__(self, preprocess: Preprocess, names: Sequence[str] | None = None) -> None:
+        if not isinstance(preprocess, Preprocess):
+            raise TypeError(f"preprocess must be a Preprocess, not {type(preprocess).__name__}.")
+        self.preprocess = preprocess
+        photos = sample_photos(names)
+        self.names: tuple[str, ...] = tuple(name for name, _ in photos)
+        self.images_raw: tuple[np.ndarray, ...] = tuple(image for _, image in photos)
+        self.accepted_labels: tuple[frozenset[int], ...] = tuple(
+            frozenset(imagenet_index(c) for c in KNOWN_IMAGENET_LABELS.get(name, ()))
+            for name in self.names
+        )
+        self.labels: tuple[int, ...] = tuple(
+            imagenet_index(KNOWN_IMAGENET_LABELS[name][0]) if name in KNOWN_IMAGENET_LABELS else -1
+            for name in self.names
+        )
+        self._tensors = [preprocess(image) for image in self.images_raw]
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, int]:
+        return self._tensors[index].clone(), self.labels[index]
+
+    def stack(self) -> Tensor:
+        """All photos as one batch ``(N, C, H, W)``; needs a ``preprocess`` with a size."""
+        shapes = {tuple(t.shape) for t in self._tensors}
+        if len(shapes) > 1:
+            raise ValueError(
+                "The photos have different sizes; use a Preprocess with size= to stack them."
+            )
+        return torch.stack(self._tensors)

@@ -1,0 +1,247 @@
+"""One entry point for every model: built-in, torchvision, timm, user factory, checkpoint."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+import pickle
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, cast
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["WeightsUnavailableError", "BUILTIN_MODELS", "load_model", "load_state_dict"]
+
+_FACTORY_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+_CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
+
+
+class WeightsUnavailableError(RuntimeError):
+    """Pretrained weights could not be fetched (no network, or a failed download)."""
+
+
+def _builtin(name: str) -> Callable[..., nn.Module]:
+    def build(pretrained: bool, num_classes: int | None, **kwargs: Any) -> nn.Module:
+        if name == "efficientnet_lite0":
+            from interpret.models.efficientnet import efficientnet_lite0
+
+            if kwargs:
+                raise TypeError(f"efficientnet_lite0 takes no options, got {sorted(kwargs)}.")
+            model = efficientnet_lite0(pretrained=pretrained)
+            if num_classes is not None and num_classes != 1000:
+                cast(Any, model).reset_classifier(num_classes)  # a new, random head
+            return model.eval()
+        from interpret.models.zfnet import zfnet, zfnet_digits
+
+        if pretrained:
+            raise ValueError(
+                f"There are no pretrained weights for {name}; pass pretrained=False (and "
+                "checkpoint=path for weights you trained, e.g. with train_zfnet)."
+            )
+        factory = zfnet if name == "zfnet" else zfnet_digits
+        if num_classes is not None:
+            kwargs["num_classes"] = num_classes
+        return factory(**kwargs)
+
+    return build
+
+
+BUILTIN_MODELS: dict[str, Callable[..., nn.Module]] = {
+    name: _builtin(name) for name in ("efficientnet_lite0", "zfnet", "zfnet_digits")
+}
+"""Names :func:`load_model` builds itself; ``efficientnet_lite0`` has bundled weights."""
+
+
+def load_model(
+    name_or_path: str | os.PathLike[str],
+    num_classes: int | None = None,
+    pretrained: bool = True,
+    checkpoint: str | os.PathLike[str] | None = None,
+    **kwargs: Any,
+) -> nn.Module:
+    """Build a model by name, or load weights into one, and return it in eval mode.
+
+    Names are tried in this order:
+
+    1. ``efficientnet_lite0`` (bundled ImageNet weights), ``zfnet``, ``zfnet_digits``
+       (no pretrained weights: pass ``pretrained=False``);
+    2. ``"timm:NAME"``: ``timm.create_model(NAME, pretrained=pretrained)``;
+    3. ``"package.module:factory"``: imports the module and calls
+       ``factory(**kwargs)`` (plus ``num_classes`` if given; ``pretrained`` is not
+       passed on);
+    4. a torchvision model name: ``torchvision.models.get_model(name,
+       weights="DEFAULT" if pretrained else None)``;
+    5. a timm model name (a name both libraries know goes to torchvision; use the
+       ``timm:`` prefix for timm's);
+    6. an existing file: only to say what to do, since a state dict holds no
+       architecture: ``load_model(arch, checkpoint=path)``.
+
+    Parameters
+    ----------
+    name_or_path:
+        As above.
+    num_classes:
+        Output classes, passed to the factory (torchvision, timm, zfnet); for
+        ``efficientnet_lite0`` a new head replaces the ImageNet one.
+    pretrained:
+        Load the library's pretrained weights (may need the network).
+    checkpoint:
+        A state dict saved with ``torch.save(model.state_dict(), path)`` (or a dict
+        holding one under ``"state_dict"``), read with ``weights_only=True`` and loaded
+        strictly into the named architecture, which is then built without pretrained
+        weights.
+    **kwargs:
+        Passed to the factory (``zfnet(width=0.5)``, ``timm.create_model(..., drop_rate=0)``).
+
+    Raises
+    ------
+    ValueError
+        An unknown name (the message lists close names), a checkpoint that does not fit.
+    WeightsUnavailableError
+        Pretrained weights could not be downloaded; pass ``pretrained=False`` or
+        ``checkpoint=``.
+
+    Examples
+    --------
+    >>> model = load_model("resnet18", pretrained=False, num_classes=10)
+    >>> model.training, model.fc.out_features
+    (False, 10)
+    """
+    name = os.fspath(name_or_path)
+    if checkpoint is not None:
+        model = _build(name, num_classes, pretrained=False, kwargs=kwargs)
+        return load_state_dict(model, checkpoint).eval()
+    return _build(name, num_classes, pretrained, kwargs).eval()
+
+
+def _build(name: str, num_classes: int | None, pretrained: bool, kwargs: dict) -> nn.Module:
+    if name in BUILTIN_MODELS:
+        return BUILTIN_MODELS[name](pretrained, num_classes, **kwargs)
+    if name.startswith("timm:"):
+        return _timm(name.removeprefix("timm:"), num_classes, pretrained, kwargs)
+    if _FACTORY_PATH.match(name):
+        return _factory(name, num_classes, kwargs)
+    import torchvision.models as tvm
+
+    if name in tvm.list_models():
+        if num_classes is not None:
+            kwargs["num_classes"] = num_classes
+        try:
+            return tvm.get_model(name, weights="DEFAULT" if pretrained else None, **kwargs)
+        except OSError as error:
+            raise _unavailable(name, error) from error
+    import timm
+
+    if timm.is_model(name):
+        return _timm(name, num_classes, pretrained, kwargs)
+    path = Path(name)
+    if path.is_file() or path.suffix in _CHECKPOINT_SUFFIXES:
+        raise ValueError(_path_message(path))
+    raise ValueError(unknown_model_message(name))
+
+
+def _timm(name: str, num_classes: int | None, pretrained: bool, kwargs: dict) -> nn.Module:
+    import timm
+
+    if not timm.is_model(name):
+        raise ValueError(unknown_model_message(name, "timm has no model"))
+    if num_classes is not None:
+        kwargs["num_classes"] = num_classes
+    try:
+        return timm.create_model(name, pretrained=pretrained, **kwargs)
+    except OSError as error:
+        raise _unavailable(f"timm:{name}", error) from error
+
+
+def _factory(path: str, num_classes: int | None, kwargs: dict) -> nn.Module:
+    module_name, _, attribute = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ValueError(f"Cannot import {module_name!r} for {path!r}: {error}") from error
+    target: Any = module
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise ValueError(f"{module_name} has no attribute {attribute!r} (from {path!r}).")
+        target = getattr(target, part)
+    if not callable(target):
+        raise TypeError(f"{path} is a {type(target).__name__}, not a callable model factory.")
+    if num_classes is not None:
+        kwargs["num_classes"] = num_classes
+    model = target(**kwargs)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{path} returned a {type(model).__name__}, not an nn.Module.")
+    return model
+
+
+def load_state_dict(model: nn.Module, checkpoint: str | os.PathLike[str]) -> nn.Module:
+    """Load a state dict file into ``model`` strictly (``weights_only=True``); returns it.
+
+    Accepts a plain state dict or a dict holding one under ``"state_dict"``.
+    """
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise ValueError(f"No checkpoint file at {path}.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
+        raise ValueError(
+            f"Cannot read {path} with torch.load(weights_only=True): {error}. Save the model "
+            "with torch.save(model.state_dict(), path) instead of pickling the module."
+        ) from error
+    if isinstance(state, Mapping) and isinstance(state.get("state_dict"), Mapping):
+        state = state["state_dict"]
+    if not _is_state_dict(state):
+        raise ValueError(
+            f"{path} does not hold a state dict (name -> tensor); found {type(state).__name__}."
+        )
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise ValueError(
+            f"The checkpoint {path} does not fit the {type(model).__name__} built: {error}"
+        ) from error
+    return model
+
+
+def _is_state_dict(value: object) -> bool:
+    return isinstance(value, Mapping) and all(
+        isinstance(k, str) and isinstance(v, Tensor) for k, v in value.items()
+    )
+
+
+def _unavailable(name: str, error: Exception) -> WeightsUnavailableError:
+    return WeightsUnavailableError(
+        f"Could not fetch the pretrained weights of {name} ({type(error).__name__}: {error}). "
+        f"Without network access use load_model({name!r}, pretrained=False), or load your "
+        f"own weights with load_model({name!r}, checkpoint='path.pt'). "
+        "efficientnet_lite0 has weights bundled offline."
+    )
+
+
+def _path_message(path: Path) -> str:
+    if not path.is_file():
+        return f"No such model file: {path}."
+    return (
+        f"{path} is a file, but a state dict holds no architecture: name the architecture "
+        f"and pass the file as checkpoint, e.g. load_model('zfnet_digits', checkpoint='{path}')."
+    )
+
+
+def unknown_model_message(name: str, lead: str = "Unknown model") -> str:
+    """Error text for a name no loader knows, with the closest known names."""
+    import timm
+    import torchvision.models as tvm
+
+    known = list(dict.fromkeys([*BUILTIN_MODELS, *tvm.list_models(), *timm.list_models()]))
+    close = difflib.get_close_matches(name.removeprefix("timm:"), known, n=6, cutoff=0.6)
+    hint = f" Closest: {', '.join(close)}." if close else ""
+    return (
+        f"{lead} {name!r}.{hint} load_model takes {', '.join(BUILTIN_MODELS)}, a torchvision "
+        "name (torchvision.models.list_models()), 'timm:NAME' (timm.list_models()), "
+        "'package.module:factory', or an architecture plus checkpoint=path."
+    )
