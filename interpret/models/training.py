@@ -63,7 +63,7 @@ def clip_filter_rms(conv: nn.Conv2d, radius: float) -> int:
     with torch.no_grad():
         weight = conv.weight
         rms = weight.pow(2).flatten(1).mean(dim=1).sqrt()
-        over = rms > radius
+        over = rms > radius * (1 + 1e-6)  # a filter clipped before may sit 1 ulp above
         count = int(over.sum())
         if count:
             scale = torch.where(over, radius / rms, torch.ones_like(rms))
