@@ -1,0 +1,167 @@
+"""Settings and result of activation maximization (:func:`interpret.neurons.maximize`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from torch import Tensor
+
+from interpret.core import Result
+from interpret.neurons.regularizers import Penalty, StepRegularizer
+from interpret.neurons.transforms import Transform
+
+__all__ = ["MaximizeConfig", "MaximizeResult"]
+
+
+def _pair(size: int | Sequence[int], what: str) -> tuple[int, int]:
+    pair = (size, size) if isinstance(size, int) else tuple(size)
+    if len(pair) != 2 or not all(isinstance(s, int) and s > 0 for s in pair):
+        raise ValueError(f"{what} must be a positive int or (height, width), got {size!r}.")
+    return pair  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class MaximizeConfig:
+    """How to optimize: parameterization, optimizer, transforms and regularizers.
+
+    Parameters
+    ----------
+    size:
+        Image size ``H`` or ``(H, W)``.
+    steps:
+        Number of gradient steps (> 0).
+    param:
+        ``"fourier"`` (Lucid's scaled spectrum) or ``"pixel"``.
+    decorrelate:
+        Optimize in decorrelated colour (Lucid; three-channel images only).
+    pixel_output:
+        For ``param="pixel"``: ``"sigmoid"`` (Lucid) or ``"clip"`` (grey-centred pixels
+        clipped to the valid range after each step, Yosinski; needed by step regularizers).
+    init_std:
+        Standard deviation of the random start (of the spectrum for ``"fourier"``).
+    decay_power:
+        Frequency scaling exponent of the Fourier parameterization.
+    optimizer:
+        ``"adam"`` (Lucid), ``"sgd"`` (``x += lr * grad``, Yosinski's constant policy) or
+        ``"progress"`` (Yosinski's progress policy: element ``b`` steps by
+        ``min(lr, desired_progress / |grad_b|^2) * grad_b``, so that a linear objective
+        would rise by ``desired_progress``).
+    lr:
+        Learning rate (the cap for ``"progress"``), in units of the ``[0, 1]`` image.
+    desired_progress:
+        For ``"progress"`` only.
+    transforms, penalties, step_regularizers:
+        See :mod:`interpret.neurons.transforms`.
+    model_size:
+        Resize the transformed image to this size before the model (Lucent upsamples to
+        224); ``None`` feeds it as it is.
+    name:
+        A label for figures and saved results (presets set it).
+    """
+
+    size: int | tuple[int, int] = 128
+    steps: int = 256
+    param: Literal["fourier", "pixel"] = "fourier"
+    decorrelate: bool = True
+    pixel_output: Literal["sigmoid", "clip"] = "sigmoid"
+    init_std: float = 0.01
+    decay_power: float = 1.0
+    optimizer: Literal["adam", "sgd", "progress"] = "adam"
+    lr: float = 0.05
+    desired_progress: float = 2.0
+    transforms: tuple[Transform, ...] = ()
+    penalties: tuple[Penalty, ...] = ()
+    step_regularizers: tuple[StepRegularizer, ...] = ()
+    model_size: int | tuple[int, int] | None = None
+    name: str = "custom"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps <= 0:
+            raise ValueError(f"steps must be a positive int, got {self.steps!r}.")
+        _pair(self.size, "size")
+        if self.model_size is not None:
+            _pair(self.model_size, "model_size")
+        if self.param not in ("fourier", "pixel"):
+            raise ValueError(f"param must be 'fourier' or 'pixel', not {self.param!r}.")
+        if self.pixel_output not in ("sigmoid", "clip"):
+            raise ValueError(
+                f"pixel_output must be 'sigmoid' or 'clip', not {self.pixel_output!r}."
+            )
+        if self.optimizer not in ("adam", "sgd", "progress"):
+            raise ValueError(
+                f"optimizer must be 'adam', 'sgd' or 'progress', not {self.optimizer!r}."
+            )
+        if not self.lr > 0 or not self.desired_progress > 0 or not self.init_std >= 0:
+            raise ValueError("lr and desired_progress must be > 0 and init_std >= 0.")
+        for name in ("transforms", "penalties", "step_regularizers"):
+            value = getattr(self, name)
+            if not isinstance(value, tuple):
+                object.__setattr__(self, name, tuple(value))
+        if self.step_regularizers and not (self.param == "pixel" and self.pixel_output == "clip"):
+            raise ValueError(
+                "Step regularizers (decay, blur, clipping) change pixels directly; use "
+                "param='pixel' with pixel_output='clip' (as the 'deepvis' preset does)."
+            )
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return _pair(self.size, "size")
+
+    def replace(self, **changes: Any) -> MaximizeConfig:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def describe(self) -> dict[str, Any]:
+        """The settings as plain values (for results and reports)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("transforms", "penalties", "step_regularizers"):
+                value = [item.description for item in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+
+@dataclass(frozen=True)
+class MaximizeResult(Result):
+    """Images that maximize an objective, one per batch element.
+
+    Attributes
+    ----------
+    images:
+        ``(B, C, H, W)`` in ``[0, 1]`` (before the model's normalisation).
+    curve:
+        ``(steps, B)``: the objective at each step, on that step's transformed image.
+    final:
+        ``(B,)``: the objective on the final images, without random transforms.
+    raw:
+        The optimized parameters (pixels, or the spectrum ``(B, C, H, W//2+1, 2)``).
+    labels:
+        One short label per element (``"features.10 ch 3"``, ``"class 417"``).
+    description:
+        The objective, readable.
+    sites:
+        The sites the objective read.
+    seeds:
+        The generator seed of each element.
+    settings:
+        The :class:`MaximizeConfig` as plain values, plus ``mean``/``std``.
+    """
+
+    images: Tensor
+    curve: Tensor
+    final: Tensor
+    raw: Tensor
+    labels: list[str]
+    description: str
+    sites: tuple[str, ...]
+    seeds: list[int]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])

@@ -1,0 +1,195 @@
+"""Robustness transforms for activation maximization (Lucid's school).
+
+Olah et al., "Feature Visualization", Distill 2017: random, differentiable changes of
+the image before the model, so that the optimized image must work under all of them.
+``transform(images, generators) -> images`` on ``(B, C, H, W)`` in ``[0, 1]``; element
+``b`` draws its randomness from ``generators[b]`` only, so a batched run equals separate
+single runs with the same generators. :class:`Pad`, :class:`Jitter`,
+:class:`RandomScale`, :class:`RandomRotate`, :class:`Resize`; :func:`lucid_transforms`
+is Lucid's ``standard_transforms``. Penalties and Yosinski's step regularizers are in
+:mod:`interpret.neurons.regularizers`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = [
+    "Jitter",
+    "Pad",
+    "RandomRotate",
+    "RandomScale",
+    "Resize",
+    "Transform",
+    "lucid_transforms",
+]
+
+Generators = Sequence[torch.Generator]
+
+
+class Transform(Protocol):
+    description: str
+
+    def __call__(self, images: Tensor, generators: Generators) -> Tensor: ...
+
+
+def _pick(generator: torch.Generator, n: int) -> int:
+    """A uniform index in ``0..n-1`` from ``generator``."""
+    return int(torch.randint(n, (1,), generator=generator).item())
+
+
+def _check_generators(images: Tensor, generators: Generators) -> None:
+    if len(generators) != images.shape[0]:
+        raise ValueError(
+            f"{len(generators)} generators for a batch of {images.shape[0]}; give one per element."
+        )
+
+
+# ---- transforms ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pad:
+    """Pad every side by ``width`` pixels (``mode`` as :func:`torch.nn.functional.pad`)."""
+
+    width: int
+    value: float = 0.5
+    mode: Literal["constant", "reflect", "replicate"] = "constant"
+
+    def __post_init__(self) -> None:
+        if self.width < 0:
+            raise ValueError(f"Pad width must be >= 0, got {self.width}.")
+
+    @property
+    def description(self) -> str:
+        return f"pad({self.width}, {self.mode}" + (
+            f" {self.value:g})" if self.mode == "constant" else ")"
+        )
+
+    def __call__(self, images: Tensor, generators: Generators) -> Tensor:
+        w = self.width
+        if self.mode == "constant":
+            return F.pad(images, (w, w, w, w), mode="constant", value=self.value)
+        return F.pad(images, (w, w, w, w), mode=self.mode)
+
+
+@dataclass(frozen=True)
+class Jitter:
+    """Random crop: shift by ``(dy, dx)`` uniform in ``0..pixels`` and keep ``H - pixels``
+    by ``W - pixels`` (Lucid's ``jitter``; the image shrinks by ``pixels``)."""
+
+    pixels: int
+
+    def __post_init__(self) -> None:
+        if self.pixels < 1:
+            raise ValueError(f"Jitter needs pixels >= 1, got {self.pixels}.")
+
+    @property
+    def description(self) -> str:
+        return f"jitter({self.pixels})"
+
+    def __call__(self, images: Tensor, generators: Generators) -> Tensor:
+        _check_generators(images, generators)
+        d = self.pixels
+        b, c, h, w = images.shape
+        if d >= min(h, w):
+            raise ValueError(f"Jitter({d}) does not fit a {h}x{w} image; use fewer pixels.")
+        offsets = torch.tensor([[_pick(g, d + 1), _pick(g, d + 1)] for g in generators])
+        offsets = offsets.to(images.device)
+        rows = offsets[:, 0, None] + torch.arange(h - d, device=images.device)  # (B, h-d)
+        cols = offsets[:, 1, None] + torch.arange(w - d, device=images.device)  # (B, w-d)
+        batch = torch.arange(b, device=images.device)[:, None, None]
+        out = images.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]
+        return out.permute(0, 3, 1, 2)
+
+
+def _affine(images: Tensor, theta: Tensor) -> Tensor:
+    grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+@dataclass(frozen=True)
+class RandomScale:
+    """Zoom about the centre by a factor drawn from ``scales``; the size stays the same
+    (bilinear, edge pixels repeated outside). Lucid resizes instead, which cannot be
+    batched when elements draw different factors."""
+
+    scales: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if not self.scales or any(s <= 0 for s in self.scales):
+            raise ValueError(f"scales must be positive numbers, got {self.scales}.")
+
+    @property
+    def description(self) -> str:
+        return f"random_scale({min(self.scales):g}..{max(self.scales):g})"
+
+    def __call__(self, images: Tensor, generators: Generators) -> Tensor:
+        _check_generators(images, generators)
+        theta = torch.zeros(images.shape[0], 2, 3, dtype=torch.float64)
+        for i, g in enumerate(generators):
+            s = self.scales[_pick(g, len(self.scales))]
+            theta[i, 0, 0] = theta[i, 1, 1] = 1.0 / s
+        return _affine(images, theta.to(images.device))
+
+
+@dataclass(frozen=True)
+class RandomRotate:
+    """Rotate about the centre by an angle in degrees drawn from ``degrees`` (same size,
+    bilinear, edge pixels repeated outside)."""
+
+    degrees: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if not self.degrees:
+            raise ValueError("degrees must list at least one angle.")
+
+    @property
+    def description(self) -> str:
+        return f"random_rotate({min(self.degrees):g}..{max(self.degrees):g} deg)"
+
+    def __call__(self, images: Tensor, generators: Generators) -> Tensor:
+        _check_generators(images, generators)
+        h, w = images.shape[2:]
+        theta = torch.zeros(images.shape[0], 2, 3, dtype=torch.float64)
+        for i, g in enumerate(generators):
+            a = math.radians(self.degrees[_pick(g, len(self.degrees))])
+            # Rotation in pixel space, written in normalized coordinates (aspect kept).
+            theta[i, 0, 0], theta[i, 0, 1] = math.cos(a), -math.sin(a) * h / w
+            theta[i, 1, 0], theta[i, 1, 1] = math.sin(a) * w / h, math.cos(a)
+        return _affine(images, theta.to(images.device))
+
+
+@dataclass(frozen=True)
+class Resize:
+    """Resize to ``size`` (bilinear), e.g. to the input size the model was trained on."""
+
+    size: tuple[int, int]
+
+    @property
+    def description(self) -> str:
+        return f"resize({self.size[0]}x{self.size[1]})"
+
+    def __call__(self, images: Tensor, generators: Generators = ()) -> Tensor:
+        if tuple(images.shape[2:]) == tuple(self.size):
+            return images
+        return F.interpolate(images, size=self.size, mode="bilinear", align_corners=False)
+
+
+def lucid_transforms() -> tuple[Transform, ...]:
+    """Lucid's ``standard_transforms``: pad 12 (grey), jitter 8, scale 0.9..1.1, rotate
+    -10..10 degrees (zero five times as likely), jitter 4."""
+    return (
+        Pad(12, 0.5),
+        Jitter(8),
+        RandomScale(tuple(1 + (i - 5) / 50 for i in range(11))),
+        RandomRotate(tuple(float(a) for a in range(-10, 11)) + (0.0,) * 5),
+        Jitter(4),
+    )
