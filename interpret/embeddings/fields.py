@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from interpret.core import capture, model_device, preserved_state
+from interpret.core import HookSet, Site, get_module, model_device, preserved_state, select_output
 from interpret.core.receptive import ReceptiveField, receptive_field
 
 __all__ = ["FieldGrid", "site_fields", "gradient_fields", "chain_fields"]
@@ -98,14 +98,52 @@ class FieldGrid:
         )
 
 
+class _Reached(Exception):
+    """Raised by a hook to stop the forward pass once the site has been computed."""
+
+    def __init__(self, value: Tensor) -> None:
+        super().__init__("site reached")
+        self.value = value
+
+
+def run_to_site(model: nn.Module, site: str, x: Tensor) -> Tensor:
+    """The site's output for input ``x``, without running the layers after it.
+
+    The forward is cut short by a hook on the site's module (its first call), which is
+    removed again on every exit path. Gradients flow as usual when enabled.
+    """
+    parsed = Site.parse(site)
+    module = get_module(model, parsed.module)
+    hooks = HookSet()
+
+    def hook(_module: nn.Module, _inputs: object, output: object) -> None:
+        raise _Reached(select_output(parsed, output))
+
+    hooks.add(module.register_forward_hook(hook))
+    try:
+        model(x)
+    except _Reached as reached:
+        return reached.value
+    finally:
+        hooks.undo()
+    raise ValueError(f"Site {site!r} is never called in the model's forward pass.")
+
+
+def input_channels(model: nn.Module, default: int = 3) -> int:
+    """Channels the model takes: ``in_channels`` of its first ``Conv2d`` (else ``default``)."""
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            return int(module.in_channels)
+    return default
+
+
 def _map_size(
     model: nn.Module, site: str, input_size: tuple[int, int], in_channels: int
 ) -> tuple[int, int]:
     device = model_device(model)
-    with preserved_state(model), capture(model, site) as acts, torch.inference_mode():
+    with preserved_state(model), torch.inference_mode():
         model.eval()
-        model(torch.zeros(1, in_channels, *input_size, device=device))
-        act = acts[site]
+        act = run_to_site(model, site, torch.zeros(1, in_channels, *input_size, device=device))
     if act.ndim != 4:
         raise ValueError(
             f"Site {site!r} gives activations of shape {tuple(act.shape)}, with no spatial "
@@ -156,7 +194,7 @@ def gradient_fields(
     site: str,
     input_size: tuple[int, int],
     *,
-    in_channels: int = 3,
+    in_channels: int | None = None,
     probes: int = 2,
     batch_size: int = 16,
     seed: int = 0,
@@ -173,7 +211,7 @@ def gradient_fields(
     input_size:
         ``(H, W)`` of the input; fields near the border depend on it.
     in_channels:
-        Channels of the input.
+        Channels of the input (default: those of the model's first ``Conv2d``).
     probes:
         Random inputs (standard normal, from ``seed``) whose supports are united.
     batch_size:
@@ -182,10 +220,12 @@ def gradient_fields(
     Returns
     -------
     FieldGrid
-        ``method="gradient"``. Cost: ``probes * (H' + W')`` samples through the model.
+        ``method="gradient"``. Cost: ``probes * (H' + W')`` samples through the model
+        up to the site (the layers after it are not run).
     """
     if probes < 1:
         raise ValueError(f"probes must be at least 1, got {probes}.")
+    in_channels = in_channels or input_channels(model)
     height, width = _map_size(model, site, input_size, in_channels)
     device = model_device(model)
     gen = torch.Generator().manual_seed(seed)
@@ -196,7 +236,7 @@ def gradient_fields(
         torch.zeros(height, input_size[0], dtype=torch.bool),
         torch.zeros(width, input_size[1], dtype=torch.bool),
     ]
-    with preserved_state(model), capture(model, site, "grad") as acts:
+    with preserved_state(model):
         model.eval()
         for p in model.parameters():
             p.requires_grad_(False)
@@ -205,8 +245,7 @@ def gradient_fields(
             x = torch.randn(len(chunk), in_channels, *input_size, generator=gen).to(device)
             x.requires_grad_(True)
             with torch.enable_grad():
-                model(x)
-                act = acts[site]
+                act = run_to_site(model, site, x)
                 weight = torch.zeros_like(act)
                 for i, (axis, line) in enumerate(chunk):
                     index = (
@@ -249,7 +288,7 @@ def site_fields(
     input_size: tuple[int, int],
     *,
     method: str = "auto",
-    in_channels: int = 3,
+    in_channels: int | None = None,
     probes: int = 2,
     seed: int = 0,
 ) -> FieldGrid:
@@ -268,6 +307,7 @@ def site_fields(
     """
     if method not in ("auto", "chain", "gradient"):
         raise ValueError(f"method must be 'auto', 'chain' or 'gradient', not {method!r}.")
+    in_channels = in_channels or input_channels(model)
     if method != "gradient":
         try:
             field = receptive_field(model, site)

@@ -17,10 +17,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from interpret.core import Batch, Result, uniform_keys
+from interpret.core import Batch, Result, Site, uniform_keys
 from interpret.core.receptive import ReceptiveField, receptive_field
 from interpret.embeddings._select import BestRows, score_order
-from interpret.embeddings.fields import FieldGrid, _map_size, chain_fields, site_fields
+from interpret.embeddings.fields import (
+    FieldGrid,
+    _map_size,
+    chain_fields,
+    input_channels,
+    site_fields,
+)
 
 __all__ = ["PatchEmbeddings", "PatchEmbeddingsResult", "crop_fields"]
 
@@ -239,7 +245,7 @@ class PatchEmbeddings:
         model: nn.Module, site: str, input_size: tuple[int, int] | None
     ) -> ReceptiveField | FieldGrid:
         try:
-            return receptive_field(model, site)
+            return receptive_field(model, Site.parse(site).module)
         except ValueError as err:
             if input_size is None:
                 raise ValueError(
@@ -247,7 +253,8 @@ class PatchEmbeddings:
                     "fields are measured by gradient support for one input size: pass "
                     "input_size=(H, W), or model=None for no boxes."
                 ) from err
-        _map_size(model, site, tuple(input_size), 3)  # fails early for non-spatial sites
+        # fails early, with a clear message, for sites without spatial extent
+        _map_size(model, site, tuple(input_size), input_channels(model))
         return site_fields(model, site, tuple(input_size), method="gradient")
 
     def _grid(self, input_hw: tuple[int, int], map_hw: tuple[int, int]) -> FieldGrid | None:

@@ -164,8 +164,10 @@ def plot_thumbnail_map(
     fig, ax = _figure(ax, size=(9, 9))
     picks = _grid_pick(embedding.coordinates.numpy(), cells)
     rgb = _to_rgb(_fetch(source, [p[2] for p in picks], images, thumbnail_size), inverse)
+    gap = 0.04  # a thin margin keeps neighbouring thumbnails apart
     for (row, col, _), img in zip(picks, rgb):
-        ax.imshow(img, extent=(col, col + 1, row, row + 1), interpolation="nearest")
+        extent = (col + gap, col + 1 - gap, row + gap, row + 1 - gap)
+        ax.imshow(img, extent=extent, interpolation="nearest")
     ax.set_xlim(0, cells)
     ax.set_ylim(0, cells)
     ax.set_aspect("equal")

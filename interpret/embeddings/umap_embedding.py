@@ -127,8 +127,6 @@ class UMAP:
 
     def fit(self, data: Any) -> Embedding:
         """Embed ``(N, D)`` vectors (a tensor, an array, or a patch/image embeddings result)."""
-        import umap as umap_learn
-
         x, labels = vectors_of(data)
         n = x.shape[0]
         if self.n_neighbors >= n:
@@ -138,6 +136,8 @@ class UMAP:
             )
         if n <= self.n_components + 1:
             raise ValueError(f"UMAP needs more than {self.n_components + 1} points, got {n}.")
+        import umap as umap_learn
+
         note = "" if _WARM["umap"] else _JIT_NOTE
         start = time.perf_counter()
         z = self._prepare(x, fitting=True)

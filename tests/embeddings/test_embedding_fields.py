@@ -65,3 +65,13 @@ def test_site_without_spatial_extent_is_refused():
         gradient_fields(chain_cnn(), "classifier.2", (32, 32))
     with pytest.raises(ValueError, match="method"):
         site_fields(chain_cnn(), "features.0", (8, 8), method="exactish")
+
+
+def test_single_channel_models_are_probed_with_their_own_channels():
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 2, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(2, 2, 3, stride=2)
+    )
+    chain = site_fields(net, "2", (11, 9))
+    grad = site_fields(net, "2", (11, 9), method="gradient")
+    assert torch.equal(chain.rows, grad.rows) and torch.equal(chain.cols, grad.cols)
+    assert chain.box(0, 0) == (0, 0, 4, 4)  # padding 1 clips the 5x5 field at the border

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from interpret import scan
 from interpret.core import Batch, capture, hook_count, uniform_keys
 from interpret.embeddings import PatchEmbeddings, PatchEmbeddingsResult, site_fields
-from interpret.testing import ResidualNet, chain_cnn
+from interpret.testing import ResidualNet, awkward_zoo, chain_cnn
 
 
 def _activations(net, site, data):
@@ -201,3 +201,17 @@ def test_bad_input_is_refused(images):
         PatchEmbeddings(3)
     with pytest.raises(ValueError, match="saw no batch"):
         PatchEmbeddings("features.3").result()
+
+
+@pytest.mark.parametrize("name", sorted(awkward_zoo()))
+def test_awkward_models_get_exact_boxes_and_keep_no_hooks(name, support_box):
+    entry = awkward_zoo()[name]
+    net = entry.build()
+    gen = torch.Generator().manual_seed(0)
+    data = torch.utils.data.TensorDataset(torch.randn(2, *entry.input_shape, generator=gen))
+    before = hook_count(net)
+    pe = PatchEmbeddings(entry.site, max_patches=5, model=net, input_size=entry.input_shape[1:])
+    res = scan(net, data, [pe], progress=False)[0]
+    assert hook_count(net) == before
+    for box, img, (y, x) in zip(res.boxes.tolist(), res.image_index, res.positions.tolist()):
+        assert tuple(box) == support_box(net, entry.site, data[int(img)][0], y, x), (y, x)
