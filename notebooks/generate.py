@@ -116,7 +116,9 @@ model = efficientnet_lite0()
 photos = SamplePhotos(EFFICIENTNET_LITE0)
 (top,) = interpret.scan(model, photos, [TopActivations("blocks.2", k=4)], progress=False)
 result = project_top(model, photos, top, channels=[3, 7], route="gradient")
-plot_top(result, inverse=lambda x: EFFICIENTNET_LITE0.inverse(x, clamp=True));""",
+fig = plot_top(result, inverse=lambda x: EFFICIENTNET_LITE0.inverse(x, clamp=True))
+display(fig)
+plt.close(fig)""",
         ),
         (
             "md",
@@ -140,7 +142,9 @@ test = Digits(split="test")
 # site "features.5" is called "5".
 result = project_top(net.features, test, dataclasses.replace(top, site="5"),
                      channels=[0, 1], route="reverse")
-plot_top(result, inverse=lambda x: test.preprocess.inverse(x, clamp=True));""",
+fig = plot_top(result, inverse=lambda x: test.preprocess.inverse(x, clamp=True))
+display(fig)
+plt.close(fig)""",
         ),
     ],
     "02_occlusion": [
@@ -165,8 +169,10 @@ from interpret.occlusion.plot import plot_sensitivity
 model = efficientnet_lite0()
 images = SamplePhotos(EFFICIENTNET_LITE0, names=["chelsea"]).stack()
 result = occlusion_sensitivity(model, images, Occluder(48, 16), target=imagenet_index("tabby"))
-plot_sensitivity(result, images, labels=imagenet_labels(),
-                 to_display=lambda x: EFFICIENTNET_LITE0.inverse(x, clamp=True));""",
+fig = plot_sensitivity(result, images, labels=imagenet_labels(),
+                       to_display=lambda x: EFFICIENTNET_LITE0.inverse(x, clamp=True))
+display(fig)
+plt.close(fig)""",
         ),
         (
             "md",
@@ -179,7 +185,8 @@ plot_sensitivity(result, images, labels=imagenet_labels(),
             """\
 pixels = result.to_pixels("target_prob")
 plt.imshow(pixels[0], cmap="magma")
-plt.colorbar(label="drop in p(tabby)");""",
+plt.colorbar(label="drop in p(tabby)")
+plt.show()""",
         ),
     ],
     "03_activation_maximization": [
@@ -204,14 +211,18 @@ model = efficientnet_lite0()
 config = preset("lucid", size=96, steps=24)
 classes = [imagenet_index("flamingo"), imagenet_index("goldfish")]
 result = maximize(model, class_logit(classes), normalize=EFFICIENTNET_LITE0, config=config)
-plot_maximize_grid(result, titles=["flamingo", "goldfish"], panel_size=2.5);""",
+fig = plot_maximize_grid(result, titles=["flamingo", "goldfish"], panel_size=2.5)
+display(fig)
+plt.close(fig)""",
         ),
         (
             "code",
             """\
 channels = maximize(model, channel("blocks.4", [0, 1]), normalize=EFFICIENTNET_LITE0,
                     config=config)
-plot_maximize_grid(channels, panel_size=2.5);""",
+fig = plot_maximize_grid(channels, panel_size=2.5)
+display(fig)
+plt.close(fig)""",
         ),
     ],
     "04_selectivity": [
@@ -236,14 +247,18 @@ model = efficientnet_lite0()
 faces = FacesVsNonFaces(Preprocess(mean=(0.5,) * 3, std=(0.5,) * 3, size=96))
 (result,) = interpret.scan(model, faces, [Selectivity("bn2", classes=["non-face", "face"])],
                            progress=False)
-plot_class_means(result, "face");""",
+fig = plot_class_means(result, "face")
+display(fig)
+plt.close(fig)""",
         ),
         (
             "code",
             """\
 best, accuracy = result.classes.best("face", n=4)
 print("best single-neuron balanced accuracy:", [round(float(a), 3) for a in accuracy])
-plot_neuron_histograms(result, best.tolist(), "face");""",
+fig = plot_neuron_histograms(result, best.tolist(), "face")
+display(fig)
+plt.close(fig)""",
         ),
     ],
     "05_embeddings": [
@@ -274,13 +289,17 @@ images, patches = interpret.scan(
 )
 inverse = lambda x: EFFICIENTNET_LITE0.inverse(x.float(), clamp=True)  # noqa: E731
 patch_map = tsne(patches.vectors, perplexity=30)
-plot_thumbnail_map(patch_map, patches, cells=16, inverse=inverse);""",
+fig = plot_thumbnail_map(patch_map, patches, cells=16, inverse=inverse)
+display(fig)
+plt.close(fig)""",
         ),
         (
             "code",
             """\
 neighbours = NeighborIndex(images).query([photos.names.index("chelsea")], k=5)
-plot_neighbors(neighbours, images, inverse=inverse, columns=5);""",
+fig = plot_neighbors(neighbours, images, inverse=inverse, columns=5)
+display(fig)
+plt.close(fig)""",
         ),
     ],
     "06_invariance_probes_filters": [
@@ -302,7 +321,9 @@ photos = SamplePhotos(EFFICIENTNET_LITE0, names=["chelsea", "coffee"])
 curves = invariance_curves(model, photos.stack(),
                            [vertical_translation([-40, -20, 0, 20, 40]), rotation([0, 90, 180])],
                            ["blocks.1", "bn2"], normalize="reference", image_names=photos.names)
-plot_invariance(curves, to_image=lambda x: EFFICIENTNET_LITE0.inverse(x, clamp=True));""",
+fig = plot_invariance(curves, to_image=lambda x: EFFICIENTNET_LITE0.inverse(x, clamp=True))
+display(fig)
+plt.close(fig)""",
         ),
         ("md", "Linear probes of each layer of a ZFNet trained briefly on the bundled digits:"),
         (
@@ -316,7 +337,9 @@ net = zfnet_digits()
 train_zfnet(net, Digits(split="train"), epochs=1, lr=0.02)
 probes = layer_probes(net, Digits(split="test"), ["features.1", "features.5", "features.13",
                                                  "classifier.5"], folds=3)
-plot_probes(probes);""",
+fig = plot_probes(probes)
+display(fig)
+plt.close(fig)""",
         ),
         ("md", "The first-layer filters of EfficientNet-Lite0: RMS, dead filters, aliasing."),
         (
@@ -325,7 +348,9 @@ plot_probes(probes);""",
 from interpret.filters import filter_health, plot_filter_grid
 
 health = filter_health(model, "conv_stem", photos, activity_site="bn1")
-plot_filter_grid(health);""",
+fig = plot_filter_grid(health)
+display(fig)
+plt.close(fig)""",
         ),
     ],
 }

@@ -375,7 +375,16 @@ def _config_dict(config: ReportConfig) -> dict[str, Any]:
     return values
 
 
+def _usual_permissions(folder: Path) -> None:
+    """Temporary files and folders are private (0600/0700); give the report the usual ones."""
+    mask = os.umask(0)
+    os.umask(mask)
+    for path in [folder, *folder.rglob("*")]:
+        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)
+
+
 def _swap_into_place(tmp: Path, out: Path) -> None:
+    _usual_permissions(tmp)
     if not out.exists():
         os.replace(tmp, out)
         return

@@ -4,10 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from interpret.embeddings import ImageEmbeddings, NeighborIndex, PatchEmbeddings, tsne
+from interpret.embeddings import (
+    Embedding,
+    ImageEmbeddings,
+    NeighborIndex,
+    PatchEmbeddings,
+    pca,
+    tsne,
+)
 from interpret.report.sections import register
 from interpret.report.sections._common import display_inverse
 from interpret.report.sections.base import Bundle, Figure, Section, Table, check_params
+
+
+def _layout(vectors: Any, params: dict[str, Any], seed: int) -> Embedding:
+    """t-SNE of ``vectors`` (perplexity lowered for small sets), PCA below 8 points."""
+    n = len(vectors)
+    if n < 8:
+        fit = pca(vectors, 2, seed=seed)
+        return Embedding(fit.transform(vectors).float(), None, "PCA", {}, 0.0)
+    perplexity = min(params["perplexity"], 0.99 * (n - 1) / 3)
+    return tsne(vectors, perplexity=perplexity, seed=seed, n_iter=params["tsne_iter"])
 
 
 @register
@@ -69,20 +86,9 @@ class EmbeddingsSection(Section):
 
     def compute(self, ctx: Any, params: dict[str, Any], streamed: dict) -> Bundle:
         images, patches = streamed["main"]
+        image_map = _layout(images.vectors, params, ctx.config.seed)
+        patch_map = _layout(patches.vectors, params, ctx.config.seed)
         n = len(images.image_index)
-        image_map = tsne(
-            images.vectors,
-            perplexity=min(params["perplexity"], (n - 1) / 3),
-            seed=ctx.config.seed,
-            n_iter=params["tsne_iter"],
-        )
-        m = len(patches.image_index)
-        patch_map = tsne(
-            patches.vectors,
-            perplexity=min(params["perplexity"], (m - 1) / 3),
-            seed=ctx.config.seed,
-            n_iter=params["tsne_iter"],
-        )
         names = list(ctx.source("main").data.item_names)
         row = images.image_index.tolist().index(names.index(params["query"]))
         k = min(params["neighbours"], n)

@@ -93,7 +93,11 @@ class MaximizeSection(Section):
         if params["digits"]:
             digits = ctx.source("digits")
             small = preset(
-                params["preset"], size=32, steps=params["digits_steps"], decorrelate=False
+                params["preset"],
+                size=32,
+                steps=params["digits_steps"],
+                decorrelate=False,
+                model_size=32,
             )
             parts["digits"] = maximize(
                 digits.model.model,

@@ -99,7 +99,7 @@ class ProbesSection(Section):
                 result.feature_dims[site],
                 float(result.accuracy_mean[i]),
                 float(result.accuracy_std[i]),
-                float(result.train_accuracy[i]),
+                float(result.train_accuracy[i].mean()),
             ]
             for i, site in enumerate(result.sites)
         ]
