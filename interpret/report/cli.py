@@ -197,10 +197,18 @@ def _config(args: argparse.Namespace, section: str | None = None) -> Any:
         batch_size=args.batch_size,
         image_size=args.image_size,
         sections=sections,
-        digits=False if getattr(args, "no_digits", False) else None,
+        digits=_digits(args, section),
         progress=False if args.quiet else None,
         command=" ".join(shlex.quote(a) for a in ["interpret", *argv]),
     )
+
+
+def _digits(args: argparse.Namespace, section: str | None) -> bool | None:
+    """Whether the ZFNet-on-digits part runs: reports unless --no-digits; of the single
+    figures only probes (on unlabelled data) need it."""
+    if section is None:
+        return False if getattr(args, "no_digits", False) else None
+    return section == "probes"
 
 
 def _cmd_sites(args: argparse.Namespace) -> int:
@@ -211,7 +219,9 @@ def _cmd_sites(args: argparse.Namespace) -> int:
     from interpret.core import capture
     from interpret.report.sources import resolve_model
 
-    loaded = resolve_model(args.model, args.weights, image_size=args.image_size or 224)
+    loaded = resolve_model(
+        args.model, args.weights, image_size=args.image_size or 224, trained=False
+    )
     model = loaded.model
     names = [n for n, _ in model.named_modules() if n]
     if args.filter:

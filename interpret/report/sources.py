@@ -251,8 +251,11 @@ def resolve_model(
     device: str | torch.device = "cpu",
     cache_dir: str | os.PathLike[str] | None = None,
     log: Callable[[str], None] | None = None,
+    trained: bool = True,
 ) -> LoadedModel:
     """Build the model that ``spec`` names (see the module docstring).
+
+    ``trained=False`` skips training ``zfnet`` (enough to list its sites).
 
     Raises
     ------
@@ -273,6 +276,12 @@ def resolve_model(
         model = efficientnet_lite0(pretrained=weights is None)
         preprocess, classes = EFFICIENTNET_LITE0, imagenet_labels()
         key = _digest(spec, file_digest(bundled_weights_path()))
+    elif spec == "zfnet" and not trained:
+        from interpret.data import Digits
+        from interpret.models.zfnet import zfnet_digits
+
+        model, preprocess, classes = zfnet_digits(), Digits().preprocess, Digits.classes
+        key, default_data = _digest(spec, "untrained"), "digits"
     elif spec == "zfnet":
         from interpret.data import Digits
 

@@ -72,10 +72,16 @@ class OcclusionSection(Section):
             incremental=params["incremental"],
         )
         parts: dict[str, Any] = {"occlusion": result}
-        if result.feature_site is not None:
-            parts["projection"] = project_feature(
-                src.model.model, image, result, route=params["route"]
-            )
+        route = params["route"]
+        if route == "auto" and result.feature_site is not None:
+            from interpret.deconvnet import choose_route
+
+            # Panel (c) only where the paper's walk applies: a gradient-route projection of
+            # a deep map of a large network is mostly texture and says little here.
+            route = choose_route(src.model.model, result.feature_site, "auto")
+            route = route if route == "reverse" else "none"
+        if result.feature_site is not None and route != "none":
+            parts["projection"] = project_feature(src.model.model, image, result, route=route)
         return Bundle(parts)
 
     def _image(self, ctx: Any, params: dict[str, Any]) -> Any:
@@ -94,7 +100,8 @@ class OcclusionSection(Section):
             f"({result.fill}), stride {result.stride[0]}; (a) the occluder where (d) is "
             f"lowest. Target class: {ctx.class_name('main', target)} (clean probability "
             f"{float(result.clean_target_prob[0]):.2f}). (c) the deconvnet projection of "
-            "the feature map of (b), seeded at its strongest activation."
+            "the feature map of (b), seeded at its strongest activation (drawn for chain "
+            "networks, or with route='gradient')."
         )
         fig = plot_sensitivity(
             result,
