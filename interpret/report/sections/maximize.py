@@ -138,7 +138,7 @@ class MaximizeSection(Section):
                 Figure(
                     "ZFNet on digits: classes",
                     plot_maximize_grid(
-                        p["digits"], titles=info["digit_titles"], ncols=10, panel_size=1.2
+                        p["digits"], titles=info["digit_titles"], ncols=5, panel_size=1.4
                     ),
                     "Images that raise each digit's logit (32 x 32, gray).",
                 )
