@@ -196,3 +196,64 @@ def test_argparse_errors_exit_2(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2
+
+
+_TINY_SETS = {
+    "deconvnet": ["k=3", "channels=2"],
+    "maximize": ["size=24", "steps=3", "classes=[0,1]", "channels=[0]"],
+    "selectivity": ["bins=16"],
+    "embed": ["max_patches=60", "per_image=10", "neighbours=3"],
+    "invariance": ["shifts=[-4,0,4]", "scales=[1.0,1.5]", "degrees=[0,90]"],
+    "filters": [],
+    "summary": ["k=2"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(_TINY_SETS))
+def test_each_analyzer_command(command: str, tmp_path: Path, image_folder: Path) -> None:
+    from PIL import Image
+
+    out = tmp_path / f"{command}.png"
+    sets = [arg for item in _TINY_SETS[command] for arg in ("--set", item)]
+    argv = [
+        command,
+        "--model",
+        "interpret.testing:chain_cnn",
+        "--image-size",
+        "32",
+        "--data",
+        str(image_folder),
+        "-q",
+        "-o",
+        str(out),
+        *sets,
+    ]
+    assert main(argv) == 0
+    written = sorted(tmp_path.glob(f"{command}*.png"))
+    assert out in written
+    for path in written:
+        with Image.open(path) as png:
+            assert min(png.size) > 50
+
+
+def test_site_flag_maps_to_the_section_parameter(tmp_path: Path, image_folder: Path) -> None:
+    out = tmp_path / "top.png"
+    argv = [
+        "deconvnet",
+        "--model",
+        "interpret.testing:chain_cnn",
+        "--image-size",
+        "32",
+        "--data",
+        str(image_folder),
+        "--site",
+        "features.4",
+        "--set",
+        "k=2",
+        "--set",
+        "channels=1",
+        "-q",
+        "-o",
+        str(out),
+    ]
+    assert main(argv) == 0 and out.is_file()
