@@ -9,6 +9,7 @@ half-written file; ``load(path)`` reads them back with ``weights_only=True``.
 from __future__ import annotations
 
 import dataclasses
+import html
 import os
 import tempfile
 from pathlib import Path
@@ -98,6 +99,16 @@ class Result:
         payload = {"format": FORMAT_VERSION, "result": _pack(self)}
         return atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
+    def _repr_html_(self) -> str:
+        """A table of the fields for notebooks: tensors by shape and dtype, values short."""
+        rows = "".join(
+            f"<tr><td><code>{html.escape(f.name)}</code></td>"
+            f"<td>{html.escape(_describe(getattr(self, f.name)))}</td></tr>"
+            for f in dataclasses.fields(self)  # type: ignore[arg-type]
+        )
+        title = html.escape(type(self).__name__)
+        return f"<table><caption><b>{title}</b></caption>{rows}</table>"
+
     @classmethod
     def load(cls: type[R], path: str | os.PathLike[str]) -> R:
         """Read a result saved by :meth:`save`; checks that it is a ``cls``."""
@@ -105,6 +116,17 @@ class Result:
         if not isinstance(loaded, cls):
             raise TypeError(f"{path} holds a {type(loaded).__name__}, not a {cls.__name__}.")
         return loaded
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Tensor):
+        return f"tensor {tuple(value.shape)} {str(value.dtype).removeprefix('torch.')}"
+    if isinstance(value, Result):
+        return type(value).__name__
+    if isinstance(value, dict) and len(value) > 6:
+        return f"dict of {len(value)}: {', '.join(map(str, list(value)[:6]))}, ..."
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def load_result(path: str | os.PathLike[str]) -> Result:

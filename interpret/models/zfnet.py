@@ -58,7 +58,8 @@ class ZFNet(nn.Sequential):
 
     def forward(self, x: Tensor) -> Tensor:
         """``(N, C, input_size, input_size)`` -> ``(N, num_classes)`` logits."""
-        if x.ndim != 4 or tuple(x.shape[-2:]) != (self.input_size, self.input_size):
+        tracing = isinstance(x, torch.fx.Proxy)  # torch.fx traces it as the plain chain it is
+        if not tracing and (x.ndim != 4 or tuple(x.shape[-2:]) != (self.input_size,) * 2):
             raise ValueError(
                 f"This ZFNet takes (N, C, {self.input_size}, {self.input_size}) inputs, got "
                 f"{tuple(x.shape)}; resize the input or build it with input_size="

@@ -72,3 +72,9 @@ def test_unsavable_field_and_bad_files(tmp_path):
     torch.save({"a": 1}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a result saved by interpret"):
         load_result(tmp_path / "other.pt")
+
+
+def test_html_repr_lists_fields_escaped():
+    text = Inner(torch.zeros(2, 3), "<script>")._repr_html_()
+    assert "<code>values</code>" in text and "tensor (2, 3) float32" in text
+    assert "<script>" not in text and "&lt;script&gt;" in text
