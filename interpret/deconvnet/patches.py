@@ -27,38 +27,43 @@ def receptive_windows(model: nn.Module, site: str, y: Tensor, x: Tensor) -> Tens
     return torch.tensor(rows, dtype=torch.int64).reshape(-1, 4)
 
 
-def support_windows(projections: Tensor, threshold: float = 0.0) -> Tensor:
+def _interval(marginal: Tensor, trim: Tensor) -> tuple[Tensor, Tensor]:
+    """Per row of ``marginal`` (B, L): [start, stop) leaving ``trim`` of the mass each side."""
+    total = marginal.sum(-1, keepdim=True)
+    after = marginal.cumsum(-1)  # mass up to and including each position
+    before = after - marginal  # mass strictly before each position
+    start = (after <= trim * total).sum(-1)
+    stop = (before < (1 - trim) * total).sum(-1)
+    return start, torch.maximum(stop, start + 1)
+
+
+def support_windows(projections: Tensor, mass: float = 1.0) -> Tensor:
     """``(B, 4)`` int64 windows around the support of each projection.
 
-    The support of a projection is where ``sum_c |p[c]| > threshold * max``; its bounding
-    box is found per row, and every window gets the size of the largest box (clipped to
-    the image size) centred on its own box. A projection that is zero everywhere gets a
-    window of that size centred on the image (and does not enlarge the others).
+    Per projection, the magnitude ``sum_c |p[c]|`` is summed over columns and over rows;
+    its box keeps ``mass`` of each marginal, trimming ``(1 - mass) / 2`` from each end
+    (``mass=1``: exactly the non-zero support). Every window gets the size of the largest
+    box, centred on its own box. A projection that is zero everywhere gets a window of
+    that size centred on the image (and does not enlarge the others).
 
     Parameters
     ----------
     projections:
         ``(B, C, H, W)``.
-    threshold:
-        Fraction of each row's largest magnitude below which a pixel is outside the
-        support (0: any non-zero pixel is inside).
+    mass:
+        Fraction in ``(0, 1]`` of the projection's magnitude the box must hold (per axis).
     """
     if projections.ndim != 4:
         raise ValueError("projections must be (B, C, H, W).")
+    if not 0.0 < mass <= 1.0:
+        raise ValueError(f"mass must lie in (0, 1], got {mass}.")
     b, _, height, width = projections.shape
-    magnitude = projections.abs().sum(1)  # (B, H, W)
-    peak = magnitude.flatten(1).amax(1).view(b, 1, 1)
-    mask = (magnitude > threshold * peak) & (peak > 0)
-    rows_any, cols_any = mask.any(2), mask.any(1)  # (B, H), (B, W)
-    boxes = torch.zeros(b, 4, dtype=torch.int64)
-    empty = torch.zeros(b, dtype=torch.bool)
-    for i in range(b):
-        r = rows_any[i].nonzero().flatten()
-        c = cols_any[i].nonzero().flatten()
-        if r.numel() == 0:
-            empty[i] = True
-        else:
-            boxes[i] = torch.tensor([int(r[0]), int(c[0]), int(r[-1]) + 1, int(c[-1]) + 1])
+    magnitude = projections.detach().abs().sum(1).double()  # (B, H, W)
+    trim = torch.tensor((1.0 - mass) / 2, dtype=torch.float64)
+    top, bottom = _interval(magnitude.sum(2), trim)
+    left, right = _interval(magnitude.sum(1), trim)
+    boxes = torch.stack([top, left, bottom, right], 1).long()
+    empty = magnitude.flatten(1).amax(1) == 0
     if bool(empty.all()):
         win_h, win_w = height, width
     else:

@@ -153,14 +153,28 @@ def plot_top(
         side += 1
     blocks = len(wanted)
     block_rows = (blocks + blocks_per_row - 1) // blocks_per_row
-    rows, cols = block_rows * side, blocks_per_row * (2 * side + 1)
-    fig = fig if fig is not None else Figure(figsize=(0.8 * cols, 0.85 * rows + 0.8))
-    grid = fig.add_gridspec(rows, cols, wspace=0.05, hspace=0.08)
+    # each block: side x side projections, a thin gap, side x side patches; blocks are
+    # separated by a wider gap (rows and columns of the grid with small ratios)
+    col_ratios = ([1.0] * side + [0.15] + [1.0] * side + [0.5]) * blocks_per_row
+    row_ratios = ([0.35] + [1.0] * side) * block_rows
+    fig = (
+        fig
+        if fig is not None
+        else Figure(figsize=(0.75 * sum(col_ratios), 0.75 * sum(row_ratios) + 0.8))
+    )
+    grid = fig.add_gridspec(
+        len(row_ratios), len(col_ratios), width_ratios=col_ratios, height_ratios=row_ratios,
+        wspace=0.04, hspace=0.04,
+    )  # fmt: skip
     for b, channel in enumerate(wanted):
         i = available.index(channel)
-        r0, c0 = (b // blocks_per_row) * side, (b % blocks_per_row) * (2 * side + 1)
+        r0 = (b // blocks_per_row) * (side + 1) + 1
+        c0 = (b % blocks_per_row) * (2 * side + 2)
+        title = fig.add_subplot(grid[r0 - 1, c0 : c0 + 2 * side + 1])
+        title.axis("off")
+        title.text(0.0, 0.0, f"channel {channel}", fontsize=8, va="bottom")
         for j in range(side * side):
-            for part, offset in (("projection", 0), ("patch", side)):
+            for part, offset in (("projection", 0), ("patch", side + 1)):
                 ax = fig.add_subplot(grid[r0 + j // side, c0 + offset + j % side])
                 _blank(ax)
                 if j >= k or int(result.index[i, j]) < 0:
@@ -171,8 +185,6 @@ def plot_top(
                 else:
                     shown = _patch(result.patches[i, j], inside, inverse)
                 ax.imshow(_to_rgb(shown))
-                if j == 0 and part == "projection":
-                    ax.set_title(f"ch {channel}", fontsize=7, loc="left")
     fig.suptitle(
         f"Top-{k} activations at {result.site}: projections (left) and patches (right); "
         f"{result.window} windows, {result.route} route",

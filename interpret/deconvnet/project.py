@@ -29,6 +29,7 @@ from interpret.core.scan import model_device
 from interpret.core.state import preserved_state
 from interpret.deconvnet.gradient import RELU_FAMILY, FunctionalPolicy, GradientPass
 from interpret.deconvnet.reverse import record_chain, reverse_walk
+from interpret.deconvnet.windowed import gather_window, reverse_walk_units
 
 __all__ = ["ProjectionResult", "project", "project_units", "choose_route"]
 
@@ -175,48 +176,9 @@ def project_units(
     if units.numel() and (units[:, 0].min() < 0 or units[:, 0].max() >= len(inputs)):
         raise ValueError(f"Unit image indices must lie in [0, {len(inputs)}).")
     chosen_route = choose_route(model, site, route)
-    device = model_device(model)
-    projections, rows, functional_count = [], [], 0
-    groups = _groups(units[:, 0], batch_size, by_image=chosen_route == "gradient")
-    with preserved_state(model):
-        model.eval()
-        for param in model.parameters():
-            param.requires_grad_(False)
-        gradient = GradientPass(model, site, rectifiers, functional)
-        for group in groups:
-            part = units[group]
-            images, local = torch.unique(part[:, 0], return_inverse=True)
-            if chosen_route == "reverse":
-                record = record_chain(model, inputs[images].to(device), site, rectifiers)
-                acts = record.output[local.to(record.output.device)]
-                _check_units(acts, part, mode)
-                seeds, info = _seeds(acts, part, mode, seed)
-                proj = reverse_walk(record, seeds, local)
-            else:
-                rank = _rank_within(local)
-                box: list[Tensor] = []
-
-                def make(acts: Tensor, part=part, local=local, rank=rank, box=box) -> Tensor:
-                    rows_acts = acts[local.to(acts.device)]
-                    _check_units(rows_acts, part, mode)
-                    seeds, info = _seeds(rows_acts, part, mode, seed)
-                    box.append(info)
-                    batched = acts.new_zeros((int(rank.max()) + 1, *acts.shape))
-                    batched[rank.to(acts.device), local.to(acts.device)] = seeds
-                    return batched
-
-                grads, _ = gradient.run(inputs[images].to(device), make)
-                proj, info = grads[rank.to(grads.device), local.to(grads.device)], box[0]
-                functional_count = len(gradient.functional_found)
-            projections.append(proj.detach().cpu())
-            rows.append(info.cpu())
-    if projections:
-        inverse = torch.argsort(torch.cat(groups))
-        proj_all = torch.cat(projections)[inverse]
-        info_all = torch.cat(rows)[inverse]
-    else:
-        proj_all = inputs.new_zeros((0, *inputs.shape[1:])).cpu()
-        info_all = torch.zeros(0, 5, dtype=torch.float64)
+    proj_all, info_all, functional_count = _compute(
+        model, inputs, site, units, mode, chosen_route, rectifiers, functional, seed, batch_size
+    )
     loc = info_all[:, :4].long()
     if mode == "map":
         loc[:, 2:] = -1
@@ -234,6 +196,90 @@ def project_units(
         rectifiers=tuple(r.__name__ for r in rectifiers),
         functional_rectifiers=functional_count,
     )
+
+
+def _compute(
+    model: nn.Module,
+    inputs: Tensor,
+    site: str,
+    units: Tensor,
+    mode: str,
+    route: str,
+    rectifiers: tuple[type[nn.Module], ...],
+    functional: FunctionalPolicy,
+    seed: SeedKind,
+    batch_size: int,
+    boxes: Tensor | None = None,
+) -> tuple[Tensor, Tensor, int]:
+    """Projections of ``units`` (rows ``(image, channel, y, x)``), in unit order.
+
+    Returns ``(projections, info, functional_count)``: ``(B, C, H, W)`` projections, or
+    their crops to ``boxes`` (``(B, 4)`` equal-size ``(top, left, bottom, right)``
+    windows, zero outside the image) when given; ``info`` rows are ``(image, channel, y,
+    x, activation)`` with locations resolved (``mode="max"``).
+    """
+    device = model_device(model)
+    projections, rows, functional_count = [], [], 0
+    groups = _groups(units[:, 0], batch_size, by_image=route == "gradient")
+    layers = chain_layers(model, site) if route == "reverse" and groups else None
+    height, width = inputs.shape[-2:]
+    with preserved_state(model):
+        model.eval()
+        for param in model.parameters():
+            param.requires_grad_(False)
+        gradient = GradientPass(model, site, rectifiers, functional)
+        for group in groups:
+            part = units[group]
+            images, local = torch.unique(part[:, 0], return_inverse=True)
+            if route == "reverse":
+                record = record_chain(model, inputs[images].to(device), site, rectifiers, layers)
+                acts = record.output[local.to(record.output.device)]
+                _check_units(acts, part, mode)
+                seeds, info = _seeds(acts, part, mode, seed)
+                if mode == "map":
+                    proj = reverse_walk(record, seeds, local)
+                    origin = torch.zeros(len(part), 2, dtype=torch.long)
+                else:  # one activation each: walk only its receptive field
+                    maps = _as_maps(seeds)
+                    loc = info[:, 2:4].long()
+                    value = maps[torch.arange(len(part)), info[:, 1].long(), loc[:, 0], loc[:, 1]]
+                    proj, origin = reverse_walk_units(record, info[:, 1].long(), loc, value, local)
+            else:
+                proj, info = _gradient_group(gradient, inputs, images, local, part, mode, seed)
+                origin = torch.zeros(len(part), 2, dtype=torch.long)
+                functional_count = len(gradient.functional_found)
+            proj, origin = proj.detach().cpu(), origin.cpu()
+            here = torch.arange(len(part))
+            if boxes is None:
+                proj = gather_window(proj, here, -origin, (height, width))
+            else:
+                wanted = boxes[group]
+                size = (int(wanted[0, 2] - wanted[0, 0]), int(wanted[0, 3] - wanted[0, 1]))
+                proj = gather_window(proj, here, wanted[:, :2] - origin, size)
+            projections.append(proj)
+            rows.append(info.cpu())
+    if not projections:
+        return inputs.new_zeros((0, *inputs.shape[1:])).cpu(), torch.zeros(0, 5), 0
+    inverse = torch.argsort(torch.cat(groups))
+    return torch.cat(projections)[inverse], torch.cat(rows)[inverse], functional_count
+
+
+def _gradient_group(gradient, inputs, images, local, part, mode, seed):
+    """The gradient route for one group: one forward, one backward per round of units."""
+    rank = _rank_within(local)
+    box: list[Tensor] = []
+
+    def make(acts: Tensor) -> Tensor:
+        rows_acts = acts[local.to(acts.device)]
+        _check_units(rows_acts, part, mode)
+        seeds, info = _seeds(rows_acts, part, mode, seed)
+        box.append(info)
+        batched = acts.new_zeros((int(rank.max()) + 1, *acts.shape))
+        batched[rank.to(acts.device), local.to(acts.device)] = seeds
+        return batched
+
+    grads, _ = gradient.run(inputs[images].to(model_device(gradient.model)), make)
+    return grads[rank.to(grads.device), local.to(grads.device)], box[0]
 
 
 def _rank_within(local: Tensor) -> Tensor:
@@ -377,6 +423,7 @@ def project(
         raise ValueError(f"mode must be 'max', 'map' or 'unit', not {mode!r}.")
     if (mode == "unit") != (location is not None):
         raise ValueError("mode='unit' needs location=(y, x); other modes take no location.")
+    route = choose_route(model, site, route)  # type: ignore[assignment]
     if channels is None:
         channels = list(range(_site_channels(model, inputs, site)))
     elif isinstance(channels, int):

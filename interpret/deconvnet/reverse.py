@@ -14,6 +14,7 @@ rectifier (``nn.ReLU``...)  rectify: ``relu(s)`` (whatever the sign of the forwa
                             so the output has exactly the layer's input size; no bias
 ``nn.Linear``               ``s @ W``
 ``nn.BatchNorm2d`` (eval)   ``s * gamma / sqrt(var + eps)`` per channel
+``nn.LocalResponseNorm``    its vector-Jacobian product in closed form (factors per image)
 dropout, identity, flatten  reshape to the layer's input shape
 anything else               the layer's vector-Jacobian product at its recorded input
 ==========================  ===============================================================
@@ -21,8 +22,9 @@ anything else               the layer's vector-Jacobian product at its recorded 
 Every step is the gradient of its layer except rectification, so the walk equals the
 gradient of the seeded site with rectified backward signals at the rectifiers, i.e.
 Captum's ``Deconvolution``/``NeuronDeconvolution`` (the gradient route,
-:mod:`interpret.deconvnet.gradient`). Bias terms and non-rectifier nonlinearities
-(sigmoid, local response normalisation) enter only through their Jacobian, as in Captum.
+:mod:`interpret.deconvnet.gradient`). Bias terms are not used; non-rectifier
+nonlinearities (sigmoid, ZFNet's contrast normalisation) enter through their Jacobian,
+as in Captum. (The paper does not say how its deconvnet treats contrast normalisation.)
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class _Step:
     output_shape: tuple[int, ...] = ()
     saved_input: Tensor | None = None
     switches: SwitchRecord | None = None
+    lrn_factors: tuple[Tensor, Tensor] | None = None
 
 
 @dataclass
@@ -92,6 +95,8 @@ def _needs_input(module: nn.Module, rectifiers: tuple[type[nn.Module], ...]) -> 
         return False
     if isinstance(module, (nn.MaxPool2d, nn.Linear)):
         return False
+    if _is_plain_lrn(module):
+        return True  # its input gives the factors of the analytic reverse step
     if isinstance(module, nn.Conv2d):
         return _conv_padding(module) is None
     return not _is_eval_batchnorm(module)
@@ -104,6 +109,45 @@ def _is_eval_batchnorm(module: nn.Module) -> bool:
         and module.running_var is not None
         and type(module).forward is nn.BatchNorm2d.forward
     )
+
+
+def _is_plain_lrn(module: nn.Module) -> bool:
+    return type(module) is nn.LocalResponseNorm
+
+
+def _channel_window_sum(x: Tensor, size: int, front: int, back: int) -> Tensor:
+    """Sum over a window of ``size`` channels, zero-padded ``front``/``back``: (B, C, H, W)."""
+    padded = F.pad(x, (0, 0, 0, 0, front, back))
+    channels = x.shape[1]
+    total = padded[:, :channels].clone()
+    for shift in range(1, size):
+        total += padded[:, shift : shift + channels]
+    return total
+
+
+def _lrn_factors(module: nn.LocalResponseNorm, a: Tensor) -> tuple[Tensor, Tensor]:
+    """``d^-beta`` and ``a d^(-beta-1)`` with ``d = k + alpha * mean_window(a^2)``.
+
+    ``F.local_response_norm`` computes ``b = a d^-beta``, the mean taken over the window
+    of ``size`` channels ``[c - size // 2, c + (size - 1) // 2]`` (zero-padded).
+    """
+    n = module.size
+    d = _channel_window_sum(a * a, n, n // 2, (n - 1) // 2) / n * module.alpha + module.k
+    return d.pow(-module.beta), a * d.pow(-module.beta - 1)
+
+
+def _reverse_lrn(step: _Step, signal: Tensor, image_index: Tensor) -> Tensor:
+    """The vector-Jacobian product of local response normalization, in closed form:
+    ``g d^-beta - (2 alpha beta / n) a * sum_{c' : c in window(c')} (g a d^(-beta-1))[c']``.
+    """
+    module = step.module
+    assert isinstance(module, nn.LocalResponseNorm) and step.lrn_factors is not None
+    assert step.saved_input is not None
+    scale, cross = step.lrn_factors
+    n = module.size
+    a = step.saved_input[image_index]
+    inner = _channel_window_sum(signal * cross[image_index], n, (n - 1) // 2, n // 2)
+    return signal * scale[image_index] - (2 * module.alpha * module.beta / n) * a * inner
 
 
 def _conv_padding(module: nn.Conv2d) -> tuple[int, int] | None:
@@ -125,6 +169,7 @@ def record_chain(
     images: Tensor,
     site: str,
     rectifiers: tuple[type[nn.Module], ...],
+    layers: list[tuple[str, nn.Module]] | None = None,
 ) -> ReverseRecord:
     """Run ``model`` on ``images`` up to ``site``, recording what the reverse walk needs.
 
@@ -139,8 +184,10 @@ def record_chain(
         Qualified module name; the walk starts at its output.
     rectifiers:
         Module classes whose deconvnet step is ``relu`` of the signal.
+    layers:
+        ``chain_layers(model, site)`` if already known (it traces the model).
     """
-    layers = chain_layers(model, site)
+    layers = chain_layers(model, site) if layers is None else layers
     if not layers:
         raise ValueError(f"No layer runs before {site!r}; nothing to project through.")
     steps = [_Step(name, module) for name, module in layers]
@@ -177,6 +224,8 @@ def record_chain(
             for step in steps:
                 if step.name in switches:
                     step.switches = switches[step.name]
+                if _is_plain_lrn(step.module) and step.saved_input is not None:
+                    step.lrn_factors = _lrn_factors(step.module, step.saved_input)
     finally:
         hooks.undo()
     if "output" not in holder:
@@ -224,6 +273,8 @@ def _reverse_step(step: _Step, signal: Tensor, image_index: Tensor, rectifiers) 
     batch = signal.shape[0]
     if step.switches is not None:
         return unpool(signal.reshape(batch, *step.output_shape[1:]), step.switches, image_index)
+    if step.lrn_factors is not None:
+        return _reverse_lrn(step, signal, image_index)
     if step.saved_input is not None:
         return _reverse_jacobian(step, signal, image_index)
     if isinstance(module, rectifiers):
@@ -265,6 +316,12 @@ def reverse_walk(record: ReverseRecord, seeds: Tensor, image_index: Tensor) -> T
     """
     image_index = image_index.to(record.output.device)
     signal = seeds
+    with torch.no_grad():
+        signal = _walk(record, signal, image_index)
+    return signal
+
+
+def _walk(record: ReverseRecord, signal: Tensor, image_index: Tensor) -> Tensor:
     for step in reversed(record.steps):
         signal = signal.reshape(signal.shape[0], *step.output_shape[1:])
         signal = _reverse_step(step, signal, image_index, record.rectifiers)

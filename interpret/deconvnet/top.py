@@ -27,7 +27,7 @@ from interpret.core.analyzer import Batch
 from interpret.core.results import Result
 from interpret.deconvnet.gradient import RELU_FAMILY, FunctionalPolicy
 from interpret.deconvnet.patches import crop_windows, receptive_windows, support_windows
-from interpret.deconvnet.project import Route, project_units
+from interpret.deconvnet.project import Route, _compute, choose_route
 
 __all__ = ["TopActivations", "TopActivationsResult", "TopProjectionsResult", "project_top"]
 
@@ -102,6 +102,9 @@ class TopActivations:
         self.map_size: tuple[int, int] | None = None
         self.images_seen = 0
         self._top: TopK | None = None
+        self._pending: list[tuple[Tensor, Tensor, Tensor]] = []
+        self._pending_width = 0
+        self._threshold: tuple[Tensor, Tensor] | None = None
 
     def update(self, activations: Mapping[str, Tensor], batch: Batch) -> None:
         acts = activations[self.site]
@@ -121,9 +124,68 @@ class TopActivations:
                 f"The maps at {self.site!r} changed size from {self.map_size} to {size}; "
                 "locations would not be comparable. Resize the images to one size."
             )
-        assert self._top is not None
-        self._top.update(acts, batch.index)
+        top = self._top
+        assert top is not None
         self.images_seen += int(acts.shape[0])
+        # Only activations beating their channel's current k-th entry can enter. A cheap
+        # max over the maps picks them out; those few are kept aside and ranked together
+        # now and then, so after the first batches the scan costs little more than the
+        # forward pass. (The k-th entry used to filter may lag: more candidates, same result.)
+        flat = acts.detach().flatten(2)
+        best = flat.amax(-1)  # (N, C)
+        if self._threshold is None or self._threshold[0].device != best.device:
+            kth_index = top.index[:, -1]
+            kth_index = torch.where(kth_index < 0, torch.iinfo(torch.int64).max, kth_index)
+            self._threshold = (top.values[:, -1].to(best.device), kth_index.to(best.device))
+        kth, kth_index = self._threshold
+        index = batch.index.to(best.device)
+        # a tie with the k-th value enters only with a lower dataset index (TopK's order);
+        # this keeps dead (all-zero) channels from qualifying every image forever
+        mask = (best > kth) | ((best == kth) & (index.view(-1, 1) < kth_index))
+        if not self.distinct_images:
+            keep = mask.any(1)
+            if bool(keep.any()):
+                top.update(acts[keep], index[keep])
+                self._threshold = None
+            return
+        pairs = mask.nonzero()  # (m, 2): (image row, channel)
+        count = len(pairs)
+        if count == 0:
+            return
+        channels = flat.shape[1]
+        if count <= 8 * channels:  # the usual case: one column per candidate
+            rows, chans = pairs[:, 0], pairs[:, 1]
+            columns = torch.arange(count, device=flat.device)
+            values = torch.full((channels, count), float("-inf"), device=flat.device)
+            images = torch.full((channels, count), -1, dtype=torch.long, device=flat.device)
+            location = torch.zeros((channels, count), dtype=torch.long, device=flat.device)
+            values[chans, columns] = best[rows, chans].float()
+            images[chans, columns] = index[rows]
+            location[chans, columns] = flat[rows, chans].argmax(-1)  # first maximum
+        else:  # early batches: most images qualify; per channel, padded to the widest
+            count = int(mask.sum(0).max())
+            flags = mask.T.to(torch.uint8)
+            order = torch.sort(flags, dim=1, descending=True, stable=True).indices
+            order = order[:, :count]  # (C, count), dataset order
+            valid = mask.T.gather(1, order)
+            location = flat.argmax(-1).T.gather(1, order)  # first maximum
+            values = torch.where(valid, best.T.gather(1, order), float("-inf"))
+            images = torch.where(valid, index[order], -1)
+        self._pending.append((values.float().cpu(), images.cpu(), location.cpu()))
+        self._pending_width += count
+        if self._pending_width >= max(256, 4 * self.k):
+            self._flush()
+
+    def _flush(self) -> None:
+        """Rank the kept-aside candidates into the top-k."""
+        if self._pending and self._top is not None:
+            values, images, location = (torch.cat(parts, 1) for parts in zip(*self._pending))
+            self._top._absorb(values, images, location)
+        self._pending, self._pending_width, self._threshold = [], 0, None
+
+    def __getstate__(self) -> dict[str, Any]:
+        self._flush()  # pickled states (checkpoints, other ranks) hold plain top-k tensors
+        return dict(self.__dict__)
 
     def merge(self, other: Any) -> None:
         if not isinstance(other, TopActivations):
@@ -134,6 +196,8 @@ class TopActivations:
             self.distinct_images,
         ):
             raise ValueError("Cannot merge TopActivations with different site, k or mode.")
+        self._flush()
+        other._flush()
         if other._top is None:
             return
         if self._top is None:
@@ -147,6 +211,7 @@ class TopActivations:
         self.images_seen += other.images_seen
 
     def result(self) -> TopActivationsResult:
+        self._flush()
         if self._top is None or self.map_size is None:
             raise ValueError("TopActivations has seen no images; run scan first.")
         width = self.map_size[1]
@@ -230,6 +295,7 @@ def project_top(
     functional: FunctionalPolicy = "raise",
     batch_size: int = 64,
     check: bool = True,
+    support_mass: float = 0.95,
     max_bytes: int = 2**31,
 ) -> TopProjectionsResult:
     """Project the top-k units of chosen channels and crop them with their patches.
@@ -251,6 +317,11 @@ def project_top(
     check:
         Verify that each re-computed activation equals the scanned value (catches a
         changed model, a shuffled loader or random augmentation).
+    support_mass:
+        Graphs without an exact receptive field (gradient route): each projection's box
+        holds this fraction of its magnitude (trimming the rest equally from both ends of
+        each axis); ``1`` keeps every non-zero pixel, which on deep layers is nearly the
+        whole image. All windows take the size of the largest box.
     max_bytes:
         Refuse (``ValueError``) results larger than this; pick fewer channels.
 
@@ -262,6 +333,8 @@ def project_top(
         raise TypeError("project_top needs the Dataset itself (loader.dataset), not a DataLoader.")
     if not isinstance(top, TopActivationsResult):
         raise TypeError("top must be the TopActivationsResult of a scan.")
+    if not 0.0 < support_mass <= 1.0:
+        raise ValueError(f"support_mass must lie in (0, 1], got {support_mass}.")
     n_channels = top.values.shape[0]
     chans = torch.arange(n_channels) if channels is None else torch.as_tensor(list(channels))
     chans = chans.long().reshape(-1)
@@ -278,27 +351,28 @@ def project_top(
     local = torch.searchsorted(images, index.clamp_min(0))
     slot = filled.nonzero()  # (m, 2): (channel row, slot)
     units = torch.stack([local[filled], chans[slot[:, 0]], ys[filled], xs[filled]], 1)
-    res = project_units(
-        model, stack, top.site, units, mode="units", route=route, rectifiers=rectifiers,
-        functional=functional, batch_size=batch_size,
-    )  # fmt: skip
-    if check:
-        _check_values(res.activation, values[filled], top.site)
-    height, width = stack.shape[-2:]
-    if res.route == "reverse":
-        windows, kind = receptive_windows(model, top.site, res.y, res.x), "receptive"
-    else:
-        windows, kind = support_windows(res.projections), "support"
-    win_h, win_w = int(windows[0, 2] - windows[0, 0]), int(windows[0, 3] - windows[0, 1])
+    chosen = choose_route(model, top.site, route)
     n, k = index.shape
-    need = 2 * n * k * stack.shape[1] * win_h * win_w * stack.element_size()
-    if need > max_bytes:
-        raise ValueError(
-            f"The crops would take {need / 2**30:.1f} GiB; pass fewer channels (or raise "
-            "max_bytes)."
-        )
-    proj_crops, inside = crop_windows(res.projections, windows)
-    patch_crops, _ = crop_windows(stack[res.image], windows)
+    if chosen == "reverse":  # exact receptive fields; the walk computes only those
+        windows, kind = receptive_windows(model, top.site, units[:, 2], units[:, 3]), "receptive"
+        _check_size(windows, n, k, stack, max_bytes)
+        proj_crops, info, functional_count = _compute(
+            model, stack, top.site, units, "units", chosen, rectifiers, functional,
+            "activation", batch_size, boxes=windows,
+        )  # fmt: skip
+    else:
+        full, info, functional_count = _compute(
+            model, stack, top.site, units, "units", chosen, rectifiers, functional,
+            "activation", batch_size,
+        )  # fmt: skip
+        windows, kind = support_windows(full, support_mass), "support"
+        _check_size(windows, n, k, stack, max_bytes)
+        proj_crops, _ = crop_windows(full, windows)
+    if check:
+        _check_values(info[:, 4], values[filled], top.site)
+    height, width = stack.shape[-2:]
+    win_h, win_w = int(windows[0, 2] - windows[0, 0]), int(windows[0, 3] - windows[0, 1])
+    patch_crops, inside = crop_windows(stack[units[:, 0]], windows)
     shape = (n, k, stack.shape[1], win_h, win_w)
     projections = torch.zeros(shape, dtype=proj_crops.dtype)
     patches = torch.zeros(shape, dtype=patch_crops.dtype)
@@ -317,12 +391,22 @@ def project_top(
         patches=patches,
         inside=inside_all,
         site=top.site,
-        route=res.route,
+        route=chosen,
         window=kind,
-        rectifiers=res.rectifiers,
-        functional_rectifiers=res.functional_rectifiers,
+        rectifiers=tuple(r.__name__ for r in rectifiers),
+        functional_rectifiers=functional_count,
         input_size=(int(height), int(width)),
     )
+
+
+def _check_size(windows: Tensor, n: int, k: int, stack: Tensor, max_bytes: int) -> None:
+    win_h, win_w = int(windows[0, 2] - windows[0, 0]), int(windows[0, 3] - windows[0, 1])
+    need = 2 * n * k * stack.shape[1] * win_h * win_w * stack.element_size()
+    if need > max_bytes:
+        raise ValueError(
+            f"The crops would take {need / 2**30:.1f} GiB; pass fewer channels (or raise "
+            "max_bytes)."
+        )
 
 
 def _check_values(recomputed: Tensor, scanned: Tensor, site: str) -> None:

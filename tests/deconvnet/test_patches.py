@@ -46,5 +46,9 @@ def test_support_windows_cover_each_support_with_one_size():
     assert windows[0].tolist() == [2, 1, 5, 6]
     assert windows[1].tolist() == [5, 1, 8, 6]
     assert windows[2].tolist() == [3, 3, 6, 8]
-    tight = support_windows(proj[:1] + 0.01, threshold=0.5)
-    assert tight[0].tolist() == [2, 3, 5, 4]
+    # a faint floor everywhere: mass=1 takes the whole image, mass<1 the bright box
+    floor = proj[:1] + 0.001
+    assert support_windows(floor)[0].tolist() == [0, 0, 10, 12]
+    assert support_windows(floor, mass=0.9)[0].tolist() == [2, 3, 5, 4]
+    with pytest.raises(ValueError, match="mass"):
+        support_windows(proj, mass=0.0)

@@ -133,6 +133,19 @@ def test_reverse_equals_gradient_through_odd_layers(site, generator):
     assert a.projections.abs().max() > 0
 
 
+@pytest.mark.parametrize("size", [2, 4, 5])
+def test_local_response_norm_reversed_in_closed_form(size, generator):
+    net = nn.Sequential(
+        nn.Conv2d(3, 7, 3), nn.ReLU(), nn.LocalResponseNorm(size, alpha=0.5, beta=0.75, k=1.5),
+        nn.Conv2d(7, 4, 3),
+    )  # fmt: skip
+    seeded(net, 2).double()
+    x = torch.randn(2, 3, 9, 12, generator=generator, dtype=torch.double)
+    a = project(net, x, "3", route="reverse", seed="one", channels=[0, 3])
+    b = project(net, x, "3", route="gradient", seed="one", channels=[0, 3])
+    assert_close(a.projections, b.projections, rtol=1e-9, atol=1e-12)
+
+
 def test_rectification_is_what_differs_from_the_gradient(generator):
     net = chain_cnn(channels=(3, 5, 6, 7)).double()
     x = torch.randn(1, 3, 23, 31, generator=generator, dtype=torch.double)
@@ -161,3 +174,40 @@ def test_record_and_walk_directly(generator):
     expected = project(net, x, "features.5", channels=[0], mode="map", route="reverse")
     assert_close(out[1], expected.projections[0])
     assert_close(out[0], expected.projections[1])
+
+
+def test_windowed_walk_equals_the_full_walk_at_every_position(generator):
+    from interpret.core.receptive import receptive_field
+    from interpret.deconvnet.windowed import gather_window, reverse_walk_units
+
+    net = nn.Sequential(
+        nn.Conv2d(2, 4, 5, stride=2, padding=2),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(3, 2, padding=1, ceil_mode=True),
+        nn.LocalResponseNorm(3),
+        nn.Conv2d(4, 5, 3, padding=2, dilation=2, groups=1),
+        nn.ReLU(),
+    )
+    seeded(net, 4)
+    net = net.double().eval()
+    x = torch.randn(2, 2, 37, 45, generator=generator, dtype=torch.double)
+    record = record_chain(net, x, "6", (nn.ReLU,))
+    _, c, h, w = record.output.shape
+    ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    n = h * w
+    image = torch.arange(n) % 2
+    channel = torch.arange(n) % c
+    location = torch.stack([ys.flatten(), xs.flatten()], 1)
+    value = record.output[image, channel, location[:, 0], location[:, 1]]
+    windows, origin = reverse_walk_units(record, channel, location, value, image)
+    pasted = gather_window(windows, torch.arange(n), -origin, (37, 45))
+    seeds = torch.zeros(n, c, h, w, dtype=torch.double)
+    seeds[torch.arange(n), channel, location[:, 0], location[:, 1]] = value
+    expected = reverse_walk(record, seeds, image)
+    assert_close(pasted, expected, rtol=1e-10, atol=1e-12)
+    # the windows are the receptive fields (this input is large enough not to cut them)
+    field = receptive_field(net, "6")
+    assert tuple(windows.shape[-2:]) == field.size
+    boxes = [field.box(int(a), int(b))[:2] for a, b in location.tolist()]
+    assert origin.tolist() == [list(b) for b in boxes]

@@ -110,6 +110,24 @@ def test_split_scan_merges_to_the_single_pass(net, data):
     assert result.images_seen == 37
 
 
+def test_dead_and_constant_channels_keep_the_lowest_indices():
+    # ties everywhere: a dead channel (all zero) and a constant one; the k lowest dataset
+    # indices must win whatever the order the images arrive in
+    images = torch.randn(30, 3, 8, 8, generator=torch.Generator().manual_seed(2))
+    acts = torch.zeros(30, 3, 4, 4)
+    acts[:, 1] = 2.5
+    acts[:, 2] = images[:, 0, :4, :4]
+    order = torch.randperm(30, generator=torch.Generator().manual_seed(3))
+    analyzer = TopActivations("site", k=4)
+    for chunk in torch.split(order, 7):
+        analyzer.update({"site": acts[chunk]}, Batch(images[chunk], chunk))
+    result = analyzer.result()
+    assert result.index[0].tolist() == [0, 1, 2, 3] and result.index[1].tolist() == [0, 1, 2, 3]
+    assert (result.y[:2] == 0).all() and (result.x[:2] == 0).all()
+    flat = acts[:, 2].flatten(1).amax(1)
+    assert result.index[2].tolist() == flat.argsort(descending=True)[:4].tolist()
+
+
 def test_fewer_images_than_k(net, data):
     small = TensorDataset(data.tensors[0][:4])
     (result,) = scan(net, small, [TopActivations(SITE, k=6)], progress=False)
@@ -173,7 +191,7 @@ def test_project_top_on_a_residual_model_uses_the_support(generator):
     images = torch.randn(12, *entry.input_shape, generator=generator)
     data = TensorDataset(images)
     (top,) = scan(model, data, [TopActivations("relu2", k=4)], progress=False)
-    shown = project_top(model, data, top)
+    shown = project_top(model, data, top, support_mass=1.0)
     assert shown.route == "gradient" and shown.window == "support"
     for i in range(shown.channels.numel()):
         for j in range(4):
