@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from interpret.core.capture import select_output
+from interpret.core.capture import checked_forward, select_output
 from interpret.core.sites import Site, get_module
 from interpret.core.state import HookSet
 
@@ -179,7 +179,7 @@ class GradientPass:
                     hooks.add(module.register_forward_hook(on_rectifier))
             hooks.add(self._module.register_forward_hook(on_site))
             with torch.enable_grad(), contextlib.suppress(_StopForward):
-                self.model(x)
+                checked_forward(self.model, x)
         finally:
             hooks.undo()
         if "y" not in holder:

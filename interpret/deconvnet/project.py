@@ -23,6 +23,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from interpret.core.capture import checked_forward
 from interpret.core.receptive import chain_layers
 from interpret.core.results import Result
 from interpret.core.scan import model_device
@@ -450,7 +451,7 @@ def _site_channels(model: nn.Module, inputs: Tensor, site: str) -> int:
     base = site.split("#")[0]
     with capture(model, base) as acts, torch.inference_mode(), preserved_state(model):
         model.eval()
-        model(inputs[:1].to(model_device(model)))
+        checked_forward(model, inputs[:1].to(model_device(model)))
     if site not in acts:
         raise ValueError(f"The forward pass never reached {site!r}; captured: {list(acts)}.")
     return int(acts[site].shape[1])

@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from interpret.core.capture import checked_forward
 from interpret.core.receptive import chain_layers
 from interpret.core.state import HookSet
 from interpret.deconvnet.switches import SwitchRecord, record_switches, unpool
@@ -220,7 +221,7 @@ def record_chain(
                     hooks.add(step.module.register_forward_pre_hook(pre_hook(step)))
                 hooks.add(step.module.register_forward_hook(post_hook(step, i == len(steps) - 1)))
             with contextlib.suppress(_StopForward):
-                model(images)
+                checked_forward(model, images)
             for step in steps:
                 if step.name in switches:
                     step.switches = switches[step.name]
