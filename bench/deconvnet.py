@@ -30,7 +30,6 @@ import os
 import sys
 import time
 import warnings
-from collections import OrderedDict
 from collections.abc import Callable
 
 import torch
@@ -58,14 +57,7 @@ def digits(n: int) -> TensorDataset:
 def model_for_bench() -> nn.Module:
     model = zfnet(num_classes=10, width=0.25, input_size=64, in_channels=1, fc_features=128,
                   padding="small")  # fmt: skip
-    try:
-        chain_layers(model, SITES[-1])
-    except ValueError:
-        # ZFNet's own forward (an input-size check) may not trace with torch.fx; its
-        # layers as a plain Sequential are the same network, walkable in reverse.
-        model = nn.Sequential(
-            OrderedDict(features=model.features, classifier=model.classifier)
-        ).eval()
+    chain_layers(model, SITES[-1])  # a chain: the reverse walk applies
     return model
 
 

@@ -8,12 +8,30 @@ pixel space.
 
 - :func:`record_switches`, :func:`unpool`: pooling switches (hooks; the model is unchanged).
 - :func:`project`: projections of units, strongest units, whole maps or a chosen set,
-  batched; ``route="reverse"`` (explicit walk, chain CNNs) or ``"gradient"`` (autograd
-  with rectified backward signals, any graph).
+  batched; ``route="reverse"`` (explicit walk, chain CNNs, each unit walked within its
+  receptive field) or ``"gradient"`` (autograd with rectified backward signals, any graph).
 - :class:`TopActivations` (an analyzer for :func:`interpret.scan`) and
   :func:`project_top`: the top-9 per channel over a dataset with projections and patches.
 - :func:`evolution`, :func:`layer_filters`: Fig. 4 and Fig. 6 from training checkpoints.
 - Figures: :mod:`interpret.deconvnet.plot`.
+
+Conventions
+-----------
+- Sign: a projection is the gradient of the seeded activations with respect to the
+  input, except that every rectifier passes ``relu`` of the signal it receives; it equals
+  Captum's ``Deconvolution``/``NeuronDeconvolution`` (which rectify ``nn.ReLU`` modules
+  only; pass ``rectifiers=(nn.ReLU,)`` to match Captum on models with ReLU6).
+- Seed: the activation's own value (the paper: the layer with all other activations
+  zeroed); ``seed="one"`` gives Captum's unit gradient. Biases are never used.
+- Overlapping pools: where windows share a maximum, unpooling adds their contributions
+  (as the gradient of max pooling does).
+- Non-rectifier layers (batch norm, contrast normalisation, sigmoid, SiLU, additions)
+  pass the signal back as their gradient; functional rectifiers (``F.relu``) are found in
+  the autograd graph and refused unless ``functional="rectify"`` or ``"gradient"``.
+- A module called twice: ``"name"`` is its first call and ``"name#1"`` its second (Captum
+  uses the last call).
+- Windows and boxes are ``(top, left, bottom, right)`` in input pixels, half-open, not
+  clipped to the image.
 """
 
 from interpret.deconvnet.evolution import (
@@ -28,12 +46,8 @@ from interpret.deconvnet.patches import crop_windows, receptive_windows, support
 from interpret.deconvnet.project import ProjectionResult, choose_route, project, project_units
 from interpret.deconvnet.reverse import ReverseRecord, record_chain, reverse_walk
 from interpret.deconvnet.switches import Switches, SwitchRecord, record_switches, unpool
-from interpret.deconvnet.top import (
-    TopActivations,
-    TopActivationsResult,
-    TopProjectionsResult,
-    project_top,
-)
+from interpret.deconvnet.top import TopActivations, TopActivationsResult
+from interpret.deconvnet.top_projections import TopProjectionsResult, project_top
 
 __all__ = [
     "RELU_FAMILY",

@@ -29,7 +29,8 @@ from interpret.core.scan import scan
 from interpret.core.sites import get_module
 from interpret.deconvnet.gradient import RELU_FAMILY, FunctionalPolicy
 from interpret.deconvnet.project import Route
-from interpret.deconvnet.top import TopActivations, TopProjectionsResult, project_top
+from interpret.deconvnet.top import TopActivations
+from interpret.deconvnet.top_projections import TopProjectionsResult, project_top
 
 __all__ = ["EvolutionResult", "FiltersResult", "evolution", "layer_filters", "load_checkpoint"]
 

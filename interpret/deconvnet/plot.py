@@ -20,7 +20,7 @@ from torch import Tensor
 
 from interpret.deconvnet.evolution import EvolutionResult, FiltersResult
 from interpret.deconvnet.project import ProjectionResult
-from interpret.deconvnet.top import TopProjectionsResult
+from interpret.deconvnet.top_projections import TopProjectionsResult
 
 __all__ = [
     "CONTRAST_NOTE",

@@ -28,15 +28,13 @@ from interpret.core.receptive import chain_layers
 from interpret.core.results import Result
 from interpret.core.scan import model_device
 from interpret.core.state import preserved_state
-from interpret.deconvnet.gradient import RELU_FAMILY, FunctionalPolicy, GradientPass
-from interpret.deconvnet.reverse import record_chain, reverse_walk
-from interpret.deconvnet.windowed import gather_window, reverse_walk_units
+from interpret.deconvnet.engine import SeedKind, compute_projections
+from interpret.deconvnet.gradient import RELU_FAMILY, FunctionalPolicy
 
 __all__ = ["ProjectionResult", "project", "project_units", "choose_route"]
 
 Mode = Literal["max", "map", "unit"]
 Route = Literal["auto", "reverse", "gradient"]
-SeedKind = Literal["activation", "one"]
 
 
 @dataclass(frozen=True)
@@ -101,42 +99,6 @@ def choose_route(model: nn.Module, site: str, route: Route = "auto") -> str:
     return "reverse"
 
 
-def _as_maps(acts: Tensor) -> Tensor:
-    if acts.ndim == 4:
-        return acts
-    if acts.ndim == 2:
-        return acts[:, :, None, None]
-    raise ValueError(
-        f"The site's output has shape {tuple(acts.shape)}; projections need (N, C, H, W) "
-        "feature maps or (N, C) features."
-    )
-
-
-def _seeds(acts: Tensor, units: Tensor, mode: str, seed: SeedKind) -> tuple[Tensor, Tensor]:
-    """Seed maps for rows ``units[:, 1:]`` (channel, y, x) of ``acts`` ``(B, ...)``.
-
-    Returns ``(seeds shaped like acts, units with resolved locations and the activation
-    appended as a float column)``.
-    """
-    maps = _as_maps(acts)
-    rows = torch.arange(maps.shape[0], device=maps.device)
-    channel = units[:, 1].to(maps.device)
-    chosen = maps[rows, channel]  # (B, h, w)
-    seeds = torch.zeros_like(maps)
-    loc_y, loc_x = units[:, 2].to(maps.device).clone(), units[:, 3].to(maps.device).clone()
-    if mode == "map":
-        seeds[rows, channel] = chosen if seed == "activation" else torch.ones_like(chosen)
-        value = chosen.flatten(1).amax(1)
-    else:
-        if mode == "max":
-            flat = chosen.flatten(1).argmax(1)  # first maximum in row-major order
-            loc_y, loc_x = flat // maps.shape[-1], flat % maps.shape[-1]
-        value = chosen[rows, loc_y, loc_x]
-        seeds[rows, channel, loc_y, loc_x] = value if seed == "activation" else 1.0
-    resolved = torch.stack([units[:, 0].to(maps.device), channel, loc_y, loc_x], 1)
-    return seeds.reshape(acts.shape), torch.cat([resolved.double(), value[:, None].double()], 1)
-
-
 def project_units(
     model: nn.Module,
     inputs: Tensor,
@@ -177,7 +139,7 @@ def project_units(
     if units.numel() and (units[:, 0].min() < 0 or units[:, 0].max() >= len(inputs)):
         raise ValueError(f"Unit image indices must lie in [0, {len(inputs)}).")
     chosen_route = choose_route(model, site, route)
-    proj_all, info_all, functional_count = _compute(
+    proj_all, info_all, functional_count = compute_projections(
         model, inputs, site, units, mode, chosen_route, rectifiers, functional, seed, batch_size
     )
     loc = info_all[:, :4].long()
@@ -197,145 +159,6 @@ def project_units(
         rectifiers=tuple(r.__name__ for r in rectifiers),
         functional_rectifiers=functional_count,
     )
-
-
-def _compute(
-    model: nn.Module,
-    inputs: Tensor,
-    site: str,
-    units: Tensor,
-    mode: str,
-    route: str,
-    rectifiers: tuple[type[nn.Module], ...],
-    functional: FunctionalPolicy,
-    seed: SeedKind,
-    batch_size: int,
-    boxes: Tensor | None = None,
-) -> tuple[Tensor, Tensor, int]:
-    """Projections of ``units`` (rows ``(image, channel, y, x)``), in unit order.
-
-    Returns ``(projections, info, functional_count)``: ``(B, C, H, W)`` projections, or
-    their crops to ``boxes`` (``(B, 4)`` equal-size ``(top, left, bottom, right)``
-    windows, zero outside the image) when given; ``info`` rows are ``(image, channel, y,
-    x, activation)`` with locations resolved (``mode="max"``).
-    """
-    device = model_device(model)
-    projections, rows, functional_count = [], [], 0
-    groups = _groups(units[:, 0], batch_size, by_image=route == "gradient")
-    layers = chain_layers(model, site) if route == "reverse" and groups else None
-    height, width = inputs.shape[-2:]
-    with preserved_state(model):
-        model.eval()
-        for param in model.parameters():
-            param.requires_grad_(False)
-        gradient = GradientPass(model, site, rectifiers, functional)
-        for group in groups:
-            part = units[group]
-            images, local = torch.unique(part[:, 0], return_inverse=True)
-            if route == "reverse":
-                record = record_chain(model, inputs[images].to(device), site, rectifiers, layers)
-                acts = record.output[local.to(record.output.device)]
-                _check_units(acts, part, mode)
-                seeds, info = _seeds(acts, part, mode, seed)
-                if mode == "map":
-                    proj = reverse_walk(record, seeds, local)
-                    origin = torch.zeros(len(part), 2, dtype=torch.long)
-                else:  # one activation each: walk only its receptive field
-                    maps = _as_maps(seeds)
-                    loc = info[:, 2:4].long()
-                    value = maps[torch.arange(len(part)), info[:, 1].long(), loc[:, 0], loc[:, 1]]
-                    proj, origin = reverse_walk_units(record, info[:, 1].long(), loc, value, local)
-            else:
-                proj, info = _gradient_group(gradient, inputs, images, local, part, mode, seed)
-                origin = torch.zeros(len(part), 2, dtype=torch.long)
-                functional_count = len(gradient.functional_found)
-            proj, origin = proj.detach().cpu(), origin.cpu()
-            here = torch.arange(len(part))
-            if boxes is None:
-                proj = gather_window(proj, here, -origin, (height, width))
-            else:
-                wanted = boxes[group]
-                size = (int(wanted[0, 2] - wanted[0, 0]), int(wanted[0, 3] - wanted[0, 1]))
-                proj = gather_window(proj, here, wanted[:, :2] - origin, size)
-            projections.append(proj)
-            rows.append(info.cpu())
-    if not projections:
-        return inputs.new_zeros((0, *inputs.shape[1:])).cpu(), torch.zeros(0, 5), 0
-    inverse = torch.argsort(torch.cat(groups))
-    return torch.cat(projections)[inverse], torch.cat(rows)[inverse], functional_count
-
-
-def _gradient_group(gradient, inputs, images, local, part, mode, seed):
-    """The gradient route for one group: one forward, one backward per round of units."""
-    rank = _rank_within(local)
-    box: list[Tensor] = []
-
-    def make(acts: Tensor) -> Tensor:
-        rows_acts = acts[local.to(acts.device)]
-        _check_units(rows_acts, part, mode)
-        seeds, info = _seeds(rows_acts, part, mode, seed)
-        box.append(info)
-        batched = acts.new_zeros((int(rank.max()) + 1, *acts.shape))
-        batched[rank.to(acts.device), local.to(acts.device)] = seeds
-        return batched
-
-    grads, _ = gradient.run(inputs[images].to(model_device(gradient.model)), make)
-    return grads[rank.to(grads.device), local.to(grads.device)], box[0]
-
-
-def _rank_within(local: Tensor) -> Tensor:
-    """For each row, how many earlier rows share its image (0, 1, 2, ...)."""
-    rank = torch.zeros_like(local)
-    seen: dict[int, int] = {}
-    for i, image in enumerate(local.tolist()):
-        rank[i] = seen.get(image, 0)
-        seen[image] = int(rank[i]) + 1
-    return rank
-
-
-def _groups(image: Tensor, budget: int, by_image: bool) -> list[Tensor]:
-    """Split unit rows into batches of at most ``budget`` projections.
-
-    Reverse walk: rows sorted by image, cut every ``budget`` rows (one forward per batch
-    over its distinct images). Gradient route: one forward per batch and one backward
-    per *round* (the r-th unit of every image), so a batch holds images with similar unit
-    counts (at least half the largest) and ``images x rounds <= budget``.
-    """
-    order = torch.argsort(image, stable=True)
-    if not by_image:
-        return list(torch.split(order, budget))
-    per_image: dict[int, list[int]] = {}
-    for row in order.tolist():
-        per_image.setdefault(int(image[row]), []).append(row)
-    pieces = []  # each piece: rows of one image, at most `budget` of them
-    for rows in per_image.values():
-        pieces += [rows[i : i + budget] for i in range(0, len(rows), budget)]
-    pieces.sort(key=len, reverse=True)
-    groups, current, rounds = [], [], 0
-    for piece in pieces:
-        if current and ((len(current) + 1) * rounds > budget or 2 * len(piece) < rounds):
-            groups.append(torch.tensor([r for p in current for r in p], dtype=torch.int64))
-            current = []
-        if not current:
-            rounds = len(piece)
-        current.append(piece)
-    if current:
-        groups.append(torch.tensor([r for p in current for r in p], dtype=torch.int64))
-    return groups
-
-
-def _check_units(acts: Tensor, units: Tensor, mode: str) -> None:
-    maps = _as_maps(acts)
-    channels, height, width = maps.shape[1:]
-    if units[:, 1].min() < 0 or units[:, 1].max() >= channels:
-        raise ValueError(f"Channels must lie in [0, {channels}) for this site.")
-    if mode in ("unit", "units"):
-        ys, xs = units[:, 2], units[:, 3]
-        if ys.min() < 0 or ys.max() >= height or xs.min() < 0 or xs.max() >= width:
-            raise ValueError(
-                f"Locations must lie inside the site's {height}x{width} map; got "
-                f"y in [{int(ys.min())}, {int(ys.max())}], x in [{int(xs.min())}, {int(xs.max())}]."
-            )
 
 
 def project(

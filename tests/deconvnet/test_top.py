@@ -185,6 +185,17 @@ def test_project_top_projects_exactly_the_top_units(net, data):
             assert (shown.patches[i, j][:, ~shown.inside[i, j]] == 0).all()
 
 
+def test_first_layer_projections_are_the_filters(net, data):
+    # one conv1 unit projects to its activation times its filter, in its 3x3 field
+    (top,) = scan(net, data, [TopActivations("features.1", k=4)], progress=False)
+    shown = project_top(net, data, top, channels=[0, 5])
+    weight = net.features[0].weight.detach()
+    for i, channel in enumerate([0, 5]):
+        for j in range(4):
+            expected = top.values[channel, j] * weight[channel] * shown.inside[i, j]
+            assert_close(shown.projections[i, j], expected, rtol=1e-5, atol=1e-6)
+
+
 def test_project_top_on_a_residual_model_uses_the_support(generator):
     entry = awkward_zoo()["residual"]
     model = entry.build()
@@ -228,3 +239,22 @@ def test_project_top_bad_inputs_and_hygiene(net, data, tmp_path):
     loaded = TopProjectionsResult.load(shown.save(tmp_path / "t.pt"))
     assert torch.equal(loaded.projections, shown.projections)
     assert TopActivationsResult.load(top.save(tmp_path / "a.pt")).map_size == top.map_size
+
+
+def test_scan_failing_mid_way_leaves_no_hook(net):
+    class Growing(torch.utils.data.Dataset):
+        """Images that change size after the first batch: the analyzer refuses."""
+
+        def __len__(self):
+            return 8
+
+        def __getitem__(self, i):
+            return torch.randn(3, 23 if i < 4 else 29, 31)
+
+    net.train()
+    before = hook_count(net)
+    with pytest.raises(ValueError, match="changed size"):
+        scan(net, Growing(), [TopActivations(SITE, k=2)], batch_size=4, progress=False)
+    assert hook_count(net) == before
+    assert all(m.training for m in net.modules())
+    net.eval()

@@ -131,14 +131,13 @@ def test_reverse_walk_equals_captum_on_whole_alexnet(generator):
         assert _relative_error(result.projections, _captum_neurons(model, site, x, result)) < 1e-5
 
 
-def test_reverse_walk_equals_captum_on_zfnet_layers(generator):
-    from interpret.models.zfnet import zfnet
+def test_reverse_walk_equals_captum_on_zfnet(generator):
+    """ZFNet itself (Fig. 3 layout at 64 px; LRN reversed in closed form), float64."""
+    from interpret.models import zfnet
 
-    zf = zfnet(num_classes=10, width=0.1, input_size=64, padding="small")
-    # the layers of ZFNet as a plain Sequential (LRN included, reversed by its Jacobian)
-    model = nn.Sequential(OrderedDict(features=zf.features)).double().eval()
-    x = torch.randn(2, 3, 64, 71, generator=generator, dtype=torch.double)
-    for site in ["features.2", "features.6", "features.9", "features.14"]:
+    model = zfnet(num_classes=10, width=0.1, input_size=64, padding="small").double().eval()
+    x = torch.randn(2, 3, 64, 64, generator=generator, dtype=torch.double)
+    for site in ["features.2", "features.6", "features.9", "features.14", "classifier.4"]:
         result = project(model, x, site, channels=[1, 3], seed="one")
         assert result.route == "reverse"
         assert _relative_error(result.projections, _captum_neurons(model, site, x, result)) < 1e-5
@@ -183,7 +182,7 @@ def _swap_relu6(model):
 
 @pytest.fixture(scope="module")
 def lite0():
-    from interpret.models.efficientnet import efficientnet_lite0
+    from interpret.models import efficientnet_lite0
 
     return efficientnet_lite0(pretrained=True).double().eval()
 
