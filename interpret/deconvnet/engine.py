@@ -95,37 +95,49 @@ def compute_projections(
         for group in groups:
             part = units[group]
             images, local = torch.unique(part[:, 0], return_inverse=True)
-            if route == "reverse":
+            if route == "reverse":  # one forward pass; the units walked in chunks
                 record = record_chain(model, inputs[images].to(device), site, rectifiers, layers)
-                acts = record.output[local.to(record.output.device)]
-                _check_units(acts, part, mode)
-                seeds, info = _seeds(acts, part, mode, seed)
-                if mode == "map":
-                    proj = reverse_walk(record, seeds, local)
-                    origin = torch.zeros(len(part), 2, dtype=torch.long)
-                else:  # one activation each: walk only its receptive field
-                    maps = _as_maps(seeds)
-                    loc = info[:, 2:4].long()
-                    value = maps[torch.arange(len(part)), info[:, 1].long(), loc[:, 0], loc[:, 1]]
-                    proj, origin = reverse_walk_units(record, info[:, 1].long(), loc, value, local)
+                pieces = []
+                for chunk in torch.split(torch.arange(len(part)), batch_size):
+                    proj, origin, info = _reverse_chunk(record, part[chunk], local[chunk], mode,
+                                                        seed)  # fmt: skip
+                    pieces.append((chunk, proj, origin, info))
             else:
                 proj, info = _gradient_group(gradient, inputs, images, local, part, mode, seed)
                 origin = torch.zeros(len(part), 2, dtype=torch.long)
                 functional_count = len(gradient.functional_found)
-            proj, origin = proj.detach().cpu(), origin.cpu()
-            here = torch.arange(len(part))
-            if boxes is None:
-                proj = gather_window(proj, here, -origin, (height, width))
-            else:
-                wanted = boxes[group]
-                size = (int(wanted[0, 2] - wanted[0, 0]), int(wanted[0, 3] - wanted[0, 1]))
-                proj = gather_window(proj, here, wanted[:, :2] - origin, size)
-            projections.append(proj)
-            rows.append(info.cpu())
+                pieces = [(torch.arange(len(part)), proj, origin, info)]
+            for chunk, proj, origin, info in pieces:
+                proj, origin = proj.detach().cpu(), origin.cpu()
+                here = torch.arange(len(chunk))
+                if boxes is None:
+                    proj = gather_window(proj, here, -origin, (height, width))
+                else:
+                    wanted = boxes[group[chunk]]
+                    size = (int(wanted[0, 2] - wanted[0, 0]), int(wanted[0, 3] - wanted[0, 1]))
+                    proj = gather_window(proj, here, wanted[:, :2] - origin, size)
+                projections.append(proj)
+                rows.append(info.cpu())
     if not projections:
         return inputs.new_zeros((0, *inputs.shape[1:])).cpu(), torch.zeros(0, 5), 0
     inverse = torch.argsort(torch.cat(groups))
     return torch.cat(projections)[inverse], torch.cat(rows)[inverse], functional_count
+
+
+def _reverse_chunk(record, part: Tensor, local: Tensor, mode: str, seed: SeedKind):
+    """Seeds for ``part`` from the recorded activations, walked down (windows, origins)."""
+    acts = record.output[local.to(record.output.device)]
+    _check_units(acts, part, mode)
+    seeds, info = _seeds(acts, part, mode, seed)
+    if mode == "map":
+        proj = reverse_walk(record, seeds, local)
+        return proj, torch.zeros(len(part), 2, dtype=torch.long), info
+    # one activation each: walk only its receptive field
+    maps = _as_maps(seeds)
+    loc = info[:, 2:4].long()
+    value = maps[torch.arange(len(part)), info[:, 1].long(), loc[:, 0], loc[:, 1]]
+    proj, origin = reverse_walk_units(record, info[:, 1].long(), loc, value, local)
+    return proj, origin, info
 
 
 def _gradient_group(gradient, inputs, images, local, part, mode, seed):
@@ -159,14 +171,24 @@ def _rank_within(local: Tensor) -> Tensor:
 def _groups(image: Tensor, budget: int, by_image: bool) -> list[Tensor]:
     """Split unit rows into batches of at most ``budget`` projections.
 
-    Reverse walk: rows sorted by image, cut every ``budget`` rows (one forward per batch
-    over its distinct images). Gradient route: one forward per batch and one backward
-    per *round* (the r-th unit of every image), so a batch holds images with similar unit
-    counts (at least half the largest) and ``images x rounds <= budget``.
+    Reverse walk: rows sorted by image, one forward pass per group of at most ``budget``
+    images and ``8 budget`` units (walked ``budget`` at a time). Gradient route: one
+    forward per batch and one backward per *round* (the r-th unit of every image), so a
+    batch holds images with similar unit counts (at least half the largest) and
+    ``images x rounds <= budget``.
     """
     order = torch.argsort(image, stable=True)
-    if not by_image:
-        return list(torch.split(order, budget))
+    if not by_image:  # at most `budget` images and 8 x `budget` units per forward pass
+        groups, start = [], 0
+        sorted_images = image[order]
+        while start < len(order):
+            stop = min(start + 8 * budget, len(order))
+            distinct = torch.unique_consecutive(sorted_images[start:stop])
+            if len(distinct) > budget:  # stop before the (budget + 1)-th image
+                stop = start + int((sorted_images[start:stop] < distinct[budget]).sum())
+            groups.append(order[start:stop])
+            start = stop
+        return groups
     per_image: dict[int, list[int]] = {}
     for row in order.tolist():
         per_image.setdefault(int(image[row]), []).append(row)

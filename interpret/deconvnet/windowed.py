@@ -99,9 +99,8 @@ def transposed_conv(
             signal = signal.contiguous(memory_format=torch.channels_last)
         out = F.conv_transpose2d(signal, weight, None, stride, padding, extra, groups, dilation)
         return out.contiguous()
-    # one GEMM over all units: (c_in k k, c_out) @ (c_out, B h w), then col2im
-    flat = signal.transpose(0, 1).reshape(c_out, -1)
-    cols = (weight.reshape(c_out, -1).T @ flat).view(-1, batch, h * w).transpose(0, 1)
+    # per unit (c_in k k, c_out) @ (c_out, h w), then col2im
+    cols = torch.matmul(weight.reshape(c_out, -1).T, signal.reshape(batch, c_out, h * w))
     return F.fold(cols, size, (kh, kw), dilation=dilation, padding=padding, stride=stride)
 
 
