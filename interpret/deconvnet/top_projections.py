@@ -7,6 +7,11 @@ corresponding image patches." :func:`project_top` projects exactly the units a
 :class:`~interpret.deconvnet.top.TopActivations` scan kept, and crops each projection and
 its patch to the unit's receptive field (exact for chain CNNs; found from the
 projection's support otherwise).
+
+On deep units of networks with batch norm and many rectifiers (EfficientNet-Lite0 past
+``blocks.3``) deconvnet projections become low-frequency blobs centred on the unit that
+change little from unit to unit, as Mahendran & Vedaldi (2016, "Salient deconvolutional
+networks") found; the middle blocks show more structure.
 """
 
 from __future__ import annotations

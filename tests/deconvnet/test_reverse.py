@@ -123,6 +123,7 @@ def _odd_chain():
     return net.double().eval()
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 @pytest.mark.parametrize("site", ["2", "5", "9", "13"])
 def test_reverse_equals_gradient_through_odd_layers(site, generator):
     net = _odd_chain()
