@@ -9,14 +9,19 @@ from typing import Any
 
 
 def best_time(fn: Callable[[], Any], repeats: int = 3, warmup: int = 1) -> float:
-    """Best wall time of ``repeats`` calls after ``warmup`` calls (seconds)."""
+    """Best CPU time of this process over ``repeats`` calls after ``warmup`` (seconds).
+
+    CPU time, not wall time: on a shared machine other jobs stretch wall time by
+    several times, while the work this process does stays put (run with one torch
+    thread so that CPU time is the work of one core).
+    """
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return min(times)
 
 

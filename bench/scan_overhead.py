@@ -50,9 +50,10 @@ def photo_crops(n: int, size: int = 224) -> TensorDataset:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=256)
+    parser.add_argument("--images", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args()
+    torch.set_num_threads(1)
     model = efficientnet_lite0()
     data = photo_crops(args.images)
     classes = int(data.tensors[1].max()) + 1
