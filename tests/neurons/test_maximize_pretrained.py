@@ -86,7 +86,6 @@ def test_every_objective_kind_rises_far_above_noise_and_photos(lite0):
             ]
         )
         assert_far_above(float(result.final[b]), baseline, name)
-    assert float(result.final[1]) > 0.99  # the balloon probability saturates
 
 
 def test_diversity_rises_far_above_noise_and_photos(lite0):
