@@ -119,15 +119,15 @@ def crop_fields(
     pad_b = max(0, int(boxes[:, 2].max()) - images.shape[2])
     pad_r = max(0, int(boxes[:, 3].max()) - images.shape[3])
     padded = F.pad(images.float(), (pad_l, pad_r, pad_t, pad_b))
-    dev = padded.device
-    dy, dx = torch.arange(h, device=dev), torch.arange(w, device=dev)
-    boxes, image_rows = boxes.to(dev), image_rows.to(dev)
+    where = list(
+        zip(image_rows.tolist(), (boxes[:, 0] + pad_t).tolist(), (boxes[:, 1] + pad_l).tolist())
+    )
+    antialias = h > size or w > size
     for s in range(0, m, chunk):
-        b, n = boxes[s : s + chunk], image_rows[s : s + chunk]
-        rows = (b[:, 0] + pad_t)[:, None, None] + dy[None, :, None]
-        cols = (b[:, 1] + pad_l)[:, None, None] + dx[None, None, :]
-        crops = padded[n[:, None, None], :, rows, cols].permute(0, 3, 1, 2)  # (B, C, h, w)
-        antialias = h > size or w > size
+        # equal-size slices (views), stacked: much cheaper than an element-wise gather
+        crops = torch.stack(
+            [padded[n, :, t : t + h, x : x + w] for n, t, x in where[s : s + chunk]]
+        )
         crops = F.interpolate(crops, (size, size), mode="bilinear", antialias=antialias)
         out[s : s + chunk] = crops.to("cpu", torch.float16)
     return out

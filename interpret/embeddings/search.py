@@ -46,13 +46,32 @@ def _merge(best_d: Tensor, best_i: Tensor, d: Tensor, i: Tensor, k: int) -> tupl
 
 
 def exact_knn(
-    data: Tensor, queries: Tensor, k: int, skip: Tensor | None = None, budget: int = 1 << 24
+    data: Tensor,
+    queries: Tensor,
+    k: int,
+    skip: Tensor | None = None,
+    budget: int = 1 << 24,
+    query_chunk: int = 4096,
 ) -> tuple[Tensor, Tensor]:
     """Brute-force ``k`` nearest rows of ``data`` to each query: ``(distances, rows)``.
 
-    ``skip`` ``(Q,)``: a row to exclude per query (the query itself). Works through the
-    set in chunks of about ``budget / Q`` rows, selecting in float64.
+    ``skip`` ``(Q,)``: a row to exclude per query (the query itself). Queries go in
+    chunks of ``query_chunk`` and the set in chunks of about ``budget / query_chunk``
+    rows, so memory stays near ``budget`` float64 values whatever ``N`` and ``Q``.
     """
+    if queries.shape[0] > query_chunk:
+        parts = [
+            exact_knn(
+                data,
+                queries[s : s + query_chunk],
+                k,
+                None if skip is None else skip[s : s + query_chunk],
+                budget,
+                query_chunk,
+            )
+            for s in range(0, queries.shape[0], query_chunk)
+        ]
+        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
     q = queries.to(data.device, torch.float64)
     chunk = max(1024, budget // max(q.shape[0], 1))
     best_d = torch.empty(q.shape[0], 0, dtype=torch.float64, device=data.device)

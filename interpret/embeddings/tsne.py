@@ -1,11 +1,13 @@
 """t-SNE (van der Maaten & Hinton 2008) of activation vectors, fast enough for 100k points.
 
-The default path: a torch PCA to ``pca_dims`` dimensions (as both openTSNE and
-scikit-learn advise for dense high-dimensional data), then openTSNE (Poličar et al. 2019)
-with FFT-accelerated interpolation gradients from 10,000 points (Linderman et al. 2019,
-"FIt-SNE"; Barnes-Hut below, where it is faster), approximate neighbours and ``n_jobs``
-threads. scikit-learn's Barnes-Hut t-SNE is the
-fallback (``backend="sklearn"``, or when openTSNE is missing); it has no ``transform``.
+The default path: a torch PCA to ``pca_dims`` (100) dimensions (openTSNE and scikit-learn
+advise about 50 for dense high-dimensional data; 100 keeps more within-cluster structure
+and matched scikit-learn's neighbourhood preservation on the raw vectors in our bench);
+the ``3 x perplexity`` nearest neighbours, exact in torch up to 10,000 points and from
+Annoy beyond; then openTSNE (Poličar et al. 2019) with FFT-accelerated interpolation
+gradients from 10,000 points (Linderman et al. 2019, "FIt-SNE"; Barnes-Hut below, where
+it is faster) on ``n_jobs`` threads. scikit-learn's Barnes-Hut t-SNE is the fallback
+(``backend="sklearn"``, or when openTSNE is missing); it has no ``transform``.
 
 Perplexity ``P`` uses the ``3P`` nearest neighbours of each point, so ``N`` points allow
 ``P < (N - 1) / 3``; a larger one is refused rather than silently lowered.
@@ -22,10 +24,31 @@ from torch import Tensor
 
 from interpret.embeddings.embedding import Embedding, to_numpy, vectors_of
 from interpret.embeddings.pca import PCAResult, pca
+from interpret.embeddings.search import exact_knn
 
 __all__ = ["TSNE", "tsne"]
 
 _BACKENDS = ("auto", "opentsne", "sklearn")
+
+
+def _torch_knn_index(data: np.ndarray, k: int) -> Any:
+    """An openTSNE ``KNNIndex`` answered by exact torch search (build and query)."""
+    from openTSNE.nearest_neighbors import KNNIndex
+
+    class TorchExact(KNNIndex):
+        VALID_METRICS = ["euclidean"]
+
+        def build(self) -> tuple[np.ndarray, np.ndarray]:
+            x = torch.from_numpy(self.data)
+            dist, idx = exact_knn(x, x, self.k, torch.arange(x.shape[0]))
+            return idx.numpy(), dist.numpy()
+
+        def query(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+            q = torch.from_numpy(np.ascontiguousarray(query, dtype=np.float32))
+            dist, idx = exact_knn(torch.from_numpy(self.data), q, k)
+            return idx.numpy(), dist.numpy()
+
+    return TorchExact(data, k)
 
 
 def _have_opentsne() -> bool:
@@ -58,11 +81,21 @@ class TSNE:
         Optimisation steps after and during early exaggeration (openTSNE defaults).
     metric:
         ``"euclidean"`` or ``"cosine"`` (distances between the input vectors).
+    neighbors:
+        How the ``3 x perplexity`` nearest neighbours are found: ``"exact"`` (torch,
+        chunked brute force), ``"annoy"`` (openTSNE's approximate Annoy index) or
+        ``"auto"``: exact up to 10,000 points (no slower than Annoy there), Annoy beyond.
     gradient:
         openTSNE's repulsive-force method: ``"fft"`` (interpolation on a grid, linear in
         ``N``), ``"bh"`` (Barnes-Hut, ``N log N`` with less overhead per step) or
         ``"auto"``: FFT from 10,000 points (BH is faster below that), BH for more than
         2 output dimensions.
+    fft_interval:
+        Width, in embedding units, of the FFT grid's intervals (openTSNE's
+        ``ints_in_interval``; 1 is FIt-SNE's accuracy default). The grid grows with the
+        map's extent, and late in the optimisation it dominates the cost: ``2`` made the
+        optimisation 2-5x faster in our bench (20k-50k points) for about 0.015 less
+        10-NN preservation.
 
     Example
     -------
@@ -81,13 +114,19 @@ class TSNE:
         *,
         seed: int = 0,
         backend: str = "auto",
-        pca_dims: int | None = 50,
+        pca_dims: int | None = 100,
         n_jobs: int | None = None,
         n_iter: int = 500,
         early_exaggeration_iter: int = 250,
         metric: str = "euclidean",
         gradient: str = "auto",
+        neighbors: str = "auto",
+        fft_interval: float = 1.0,
     ) -> None:
+        if fft_interval <= 0:
+            raise ValueError(f"fft_interval must be positive, got {fft_interval}.")
+        if neighbors not in ("auto", "exact", "annoy"):
+            raise ValueError(f"neighbors must be 'auto', 'exact' or 'annoy', not {neighbors!r}.")
         if gradient not in ("auto", "fft", "bh"):
             raise ValueError(f"gradient must be 'auto', 'fft' or 'bh', not {gradient!r}.")
         if backend not in _BACKENDS:
@@ -114,6 +153,8 @@ class TSNE:
         self.early_exaggeration_iter = early_exaggeration_iter
         self.metric = metric
         self.gradient = gradient
+        self.neighbors = neighbors
+        self.fft_interval = float(fft_interval)
         self._pca: PCAResult | None = None
         self._fitted: Any = None
 
@@ -146,7 +187,7 @@ class TSNE:
         start = time.perf_counter()
         z = self._prepare(x, fitting=True)
         note = ""
-        gradient = "bh"
+        gradient, neighbors = "bh", "exact"
         if self.backend == "opentsne":
             import openTSNE
 
@@ -154,18 +195,33 @@ class TSNE:
             if gradient == "auto" or self.n_components > 2:
                 gradient = "fft" if x.shape[0] >= 10_000 and self.n_components <= 2 else "bh"
 
+            neighbors = self.neighbors
+            if neighbors == "auto":
+                neighbors = "exact" if x.shape[0] <= 10_000 else "annoy"
             model = openTSNE.TSNE(
                 n_components=self.n_components,
                 perplexity=self.perplexity,
                 n_iter=self.n_iter,
                 early_exaggeration_iter=self.early_exaggeration_iter,
                 negative_gradient_method=gradient,
+                ints_in_interval=self.fft_interval,
                 metric="euclidean",
                 n_jobs=self.n_jobs,
                 random_state=self.seed,
                 verbose=False,
             )
-            self._fitted = model.fit(z)
+            if neighbors == "exact":
+                k = min(x.shape[0] - 1, int(3 * self.perplexity))
+                affinities = openTSNE.affinity.PerplexityBasedNN(
+                    perplexity=self.perplexity,
+                    knn_index=_torch_knn_index(z, k),
+                    n_jobs=self.n_jobs,
+                    random_state=self.seed,
+                )
+                init = openTSNE.initialization.pca(z, random_state=self.seed)
+                self._fitted = model.fit(affinities=affinities, initialization=init)
+            else:
+                self._fitted = model.fit(z)
             coords = np.asarray(self._fitted)
         else:
             from sklearn.manifold import TSNE as SkTSNE
@@ -192,6 +248,8 @@ class TSNE:
             "early_exaggeration_iter": self.early_exaggeration_iter,
             "metric": self.metric,
             "gradient": gradient if self.backend == "opentsne" else "bh",
+            "neighbors": neighbors,
+            "fft_interval": self.fft_interval,
             "n_jobs": self.n_jobs,
         }
         return Embedding(

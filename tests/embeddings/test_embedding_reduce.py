@@ -82,6 +82,28 @@ def test_tsne_result_carries_labels_and_saves(tmp_path):
     assert torch.equal(back.coordinates, emb.coordinates) and back.params == emb.params
 
 
+def test_tsne_neighbour_search_paths(blobs):
+    x, y = blobs
+    fast = {"perplexity": 10, "pca_dims": 20, "n_iter": 100, "early_exaggeration_iter": 50}
+    exact = TSNE(seed=0, neighbors="exact", **fast)
+    annoy = TSNE(seed=0, neighbors="annoy", **fast)
+    for model in (exact, annoy):
+        emb = model.fit(x[:300])
+        assert emb.params["neighbors"] == model.neighbors
+        assert knn_accuracy(emb.coordinates, y[:300], k=5) >= 0.95
+        assert model.transform(x[300:310]).shape == (10, 2)
+    # the exact index hands openTSNE the true 30 nearest neighbours (in PCA space)
+    from interpret.embeddings.tsne import _torch_knn_index
+
+    z = exact._pca.embedding.numpy()
+    idx, dist = _torch_knn_index(z, 30).build()
+    ref = torch.cdist(torch.from_numpy(z).double(), torch.from_numpy(z).double())
+    ref.fill_diagonal_(float("inf"))
+    want = torch.sort(ref, 1).values[:, :30]
+    torch.testing.assert_close(torch.from_numpy(dist), want, rtol=1e-6, atol=1e-6)
+    assert not (idx == np.arange(300)[:, None]).any()  # a point is not its own neighbour
+
+
 @pytest.mark.slow
 def test_tsne_of_digits():
     digits = load_digits()
@@ -97,6 +119,14 @@ def test_bad_parameters(blobs):
         tsne(x[:3], perplexity=0.5)
     with pytest.raises(ValueError, match="backend"):
         TSNE(backend="cuda")
+    with pytest.raises(ValueError, match="neighbors"):
+        TSNE(neighbors="hnsw")
+    with pytest.raises(ValueError, match="gradient"):
+        TSNE(gradient="exact")
+    with pytest.raises(ValueError, match="fft_interval"):
+        TSNE(fft_interval=0)
+    with pytest.raises(ValueError, match="init"):
+        UMAP(init="tsvd")
     with pytest.raises(ValueError, match="fit"):
         TSNE().transform(x[:2])
     with pytest.raises(ValueError, match="n_neighbors=15 needs more points"):
