@@ -48,7 +48,7 @@ __all__ = ["MaximizeConfig", "MaximizeResult", "count_channels", "evaluate_objec
 Normalize = tuple[Sequence[float], Sequence[float]]
 
 #: Default chunk size per CPU thread (see ``maximize(chunk_size=...)``).
-CPU_CHUNK = 16
+CPU_CHUNK = 8
 
 
 class _StopForward(Exception):
@@ -154,7 +154,7 @@ def maximize(
         Where to run; default: the model's device.
     chunk_size:
         Evaluate the batch in chunks of this many elements per forward/backward (the
-        gradients add up, so the result is the same). Default: 16 (``CPU_CHUNK``) per CPU
+        gradients add up, so the result is the same). Default: 8 (``CPU_CHUNK``) per CPU
         thread on the CPU, where chunks that fit the cache run faster than one big batch;
         the whole batch on GPUs.
         Objectives that couple elements (:func:`diversity`) always run whole.
