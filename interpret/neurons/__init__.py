@@ -74,6 +74,7 @@ from interpret.neurons.transforms import (
     RandomScale,
     Resize,
     Transform,
+    apply_transforms,
     lucid_transforms,
 )
 from interpret.neurons.units import neuron_values
@@ -126,6 +127,7 @@ __all__ = [
     "StepRegularizer",
     "TotalVariation",
     "Transform",
+    "apply_transforms",
     "batch_of",
     "channel",
     "class_logit",

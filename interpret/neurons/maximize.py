@@ -6,8 +6,8 @@ gradient of an :class:`~interpret.neurons.objectives.Objective` with respect to 
 image, under regularization. Each step::
 
     image = param.images()                 # (B, C, H, W) in [0, 1]
-    x = transforms(image)                  # jitter / scale / rotate, per element
-    x = resize(x) ; x = (x - mean) / std   # the model's own preprocessing
+    x = transforms(image) ; x = resize(x)  # jitter / scale / rotate, per element
+    x = (x - mean) / std                   # the model's own preprocessing
     value = objective(activations, output) # (B,), captured in gradient mode
     ascend value - penalties(image)        # Adam, SGD or Yosinski's "progress" step
     step regularizers ; clip               # decay, blur, clipping (Yosinski)
@@ -41,7 +41,7 @@ from interpret.core import (
 from interpret.neurons.maximize_config import MaximizeConfig, MaximizeResult, _pair
 from interpret.neurons.objective_base import Objective
 from interpret.neurons.parameterization import FourierImage, PixelImage, parameterize
-from interpret.neurons.transforms import Resize
+from interpret.neurons.transforms import Resize, apply_transforms
 
 __all__ = ["MaximizeConfig", "MaximizeResult", "count_channels", "evaluate_objective", "maximize"]
 
@@ -204,15 +204,12 @@ def maximize(
         resolve_sites(model, capture_sites)  # unknown names fail here, before any work
 
     generators = [torch.Generator().manual_seed(s) for s in seeds]
-    resize = Resize(_pair(config.model_size, "model_size")) if config.model_size else None
+    model_size = _pair(config.model_size, "model_size") if config.model_size else None
 
     def to_model(images: Tensor, rows: slice, randomize: bool) -> Tensor:
-        x = images
-        if randomize:
-            for transform in config.transforms:
-                x = transform(x, generators[rows])
-        if resize is not None:
-            x = resize(x)
+        transforms = config.transforms if randomize else ()
+        once = config.resample == "once"
+        x = apply_transforms(images, transforms, generators[rows], model_size, once=once)
         return (x - mean) / std
 
     chunks = _chunks(n, chunk_size, device, objective.couples)

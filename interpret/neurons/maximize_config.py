@@ -58,6 +58,15 @@ class MaximizeConfig:
     model_size:
         Resize the transformed image to this size before the model (Lucent upsamples to
         224); ``None`` feeds it as it is.
+    resample:
+        ``"each"``: every transform, then the resize, resamples the image in turn, as
+        Lucid does. ``"once"``: the chain and the resize are composed into one bilinear
+        sample per image (:func:`~interpret.neurons.transforms.apply_transforms`): the
+        same geometry and random draws, 1.3-1.4x faster batched steps on a CPU with
+        the lucid preset, and sharper transformed images. In our runs (Lite0, 64 px, 48
+        steps, 8 seeds) "once" raised class logits further (median 63 vs 54) but class
+        log-probabilities less (-11.5 vs -4.7): the repeated interpolation of "each" is
+        also a blur, a regularizer.
     name:
         A label for figures and saved results (presets set it).
     """
@@ -76,6 +85,7 @@ class MaximizeConfig:
     penalties: tuple[Penalty, ...] = ()
     step_regularizers: tuple[StepRegularizer, ...] = ()
     model_size: int | tuple[int, int] | None = None
+    resample: Literal["each", "once"] = "each"
     name: str = "custom"
 
     def __post_init__(self) -> None:
@@ -86,6 +96,8 @@ class MaximizeConfig:
             _pair(self.model_size, "model_size")
         if self.param not in ("fourier", "pixel"):
             raise ValueError(f"param must be 'fourier' or 'pixel', not {self.param!r}.")
+        if self.resample not in ("each", "once"):
+            raise ValueError(f"resample must be 'each' or 'once', not {self.resample!r}.")
         if self.pixel_output not in ("sigmoid", "clip"):
             raise ValueError(
                 f"pixel_output must be 'sigmoid' or 'clip', not {self.pixel_output!r}."

@@ -170,7 +170,11 @@ def class_probability(
     """The softmax probability of a class (or its log with ``log=True``), in ``[0, 1]``.
 
     Raising a probability can also lower the other classes, unlike :func:`class_logit`
-    (Simonyan et al. 2014 prefer the logit for that reason).
+    (Simonyan et al. 2014 prefer the logit for that reason). To *optimize* a probability
+    on a trained model, prefer ``log=True`` (the same maximizer): from noise a class's
+    probability can be ~1e-18, and the gradient of ``p`` itself, ``p (1 - p)`` times that of
+    the logit, then falls below Adam's epsilon, so whether ``p`` moves at all depends on
+    where the seed starts.
     """
     units, per = _units(classes, "class")
     name = "class_log_probability" if log else "class_probability"

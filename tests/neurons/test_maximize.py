@@ -64,8 +64,9 @@ def bn_net() -> nn.Sequential:
         preset("deepvis-4", size=24, steps=10),
         preset("deepvis", size=24, steps=10, lr=5.0),
         preset("plain", size=24, steps=10),
+        SMALL.replace(resample="once"),
     ],
-    ids=["lucid", "deepvis-4", "deepvis", "plain"],
+    ids=["lucid", "deepvis-4", "deepvis", "plain", "lucid-resample-once"],
 )
 def test_batched_run_equals_single_runs_with_the_same_seeds(config):
     """float64, so that batched kernels cannot differ by rounding: exactly equal."""
@@ -326,6 +327,8 @@ def test_bad_input_gives_clear_errors():
         MaximizeConfig(optimizer="lbfgs")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="size"):
         MaximizeConfig(size=(0, 4))
+    with pytest.raises(ValueError, match="resample must be 'each' or 'once'"):
+        MaximizeConfig(resample="twice")  # type: ignore[arg-type]
     assert hook_count(net) == 0
 
 

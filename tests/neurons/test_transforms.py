@@ -32,6 +32,7 @@ from interpret.neurons.transforms import (
     RandomRotate,
     RandomScale,
     Resize,
+    apply_transforms,
     lucid_transforms,
 )
 
@@ -144,6 +145,71 @@ def test_transform_argument_errors(images):
     ):
         with pytest.raises(ValueError):
             bad()
+
+
+# ---- the chain as one sample ------------------------------------------------------------
+
+
+def one_at_a_time(images, transforms, seeds, size=None):
+    generators = gens(*seeds)
+    for transform in [*transforms, *([Resize(size)] if size else [])]:
+        images = transform(images, generators)
+    return images, generators
+
+
+def composed(images, transforms, seeds, size=None):
+    generators = gens(*seeds)
+    return apply_transforms(images, transforms, generators, size), generators
+
+
+def assert_same_draws(a, b):
+    for ga, gb in zip(a, b, strict=True):
+        assert torch.equal(ga.get_state(), gb.get_state())
+
+
+@pytest.mark.parametrize(
+    "chain, size",
+    [
+        ((Pad(4, 0.25), Jitter(3), Jitter(2)), None),  # integer shifts: no interpolation
+        ((RandomScale((0.8, 1.0, 1.25)),), None),
+        ((RandomRotate((-30.0, 0.0, 45.0)),), None),
+        ((), (13, 17)),  # a resize down
+        ((), (31, 40)),  # and up
+        ((Pad(3, 0.5, "reflect"), Jitter(2)), None),  # does not compose: one at a time
+    ],
+)
+def test_a_chain_with_one_interpolation_equals_the_transforms_one_by_one(images, chain, size):
+    expected, g1 = one_at_a_time(images, chain, (1, 2, 3), size)
+    got, g2 = composed(images, chain, (1, 2, 3), size)
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-9)
+    assert_same_draws(g1, g2)
+
+
+def test_lucids_chain_as_one_sample_has_the_same_geometry_and_draws():
+    # Bilinear interpolation reproduces a linear image exactly, so where neither the pad
+    # nor an edge is within reach (the centre) interpolating three times (the chain) or
+    # once (the composition) must give the same values: the same geometry, exactly.
+    y, x = torch.meshgrid(torch.linspace(0, 1, 40), torch.linspace(0, 1, 48), indexing="ij")
+    linear = torch.stack([x, y, 0.5 + 0.5 * (x - y)]).double()[None].repeat(4, 1, 1, 1)
+    expected, g1 = one_at_a_time(linear, lucid_transforms(), (5, 6, 7, 8), (32, 32))
+    got, g2 = composed(linear, lucid_transforms(), (5, 6, 7, 8), (32, 32))
+    assert got.shape == expected.shape == (4, 3, 32, 32)
+    assert_same_draws(g1, g2)
+    centre = (..., slice(12, 20), slice(12, 20))
+    torch.testing.assert_close(got[centre], expected[centre], rtol=0, atol=1e-6)
+    # near the pad the chain blurs its edge once per interpolation: small differences
+    assert float((got - expected).abs().mean()) < 0.01
+    # a geometry off by one pixel would not pass the centre check
+    assert float((got[centre] - expected[..., 12:20, 13:21]).abs().mean()) > 1e-3
+
+
+def test_the_composed_chain_is_differentiable_and_per_element(images):
+    x = images.clone().requires_grad_(True)
+    out = apply_transforms(x, lucid_transforms(), gens(1, 2, 3), (16, 16))
+    out[1].sum().backward()
+    assert x.grad[1].abs().sum() > 0 and x.grad[0].abs().sum() == 0 == x.grad[2].abs().sum()
+    alone = apply_transforms(images[1:2], lucid_transforms(), gens(2), (16, 16))
+    torch.testing.assert_close(out[1:2].detach(), alone, rtol=0, atol=1e-12)
 
 
 # ---- penalties ------------------------------------------------------------------------
