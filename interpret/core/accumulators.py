@@ -151,13 +151,20 @@ class TopK:
             cand_v = flat.permute(1, 0, 2).reshape(c, n * spatial)
             cand_l = torch.arange(spatial, device=flat.device).repeat(n).expand(c, -1)
             cand_i = index.to(flat.device).repeat_interleave(spatial).expand(c, -1)
-        if cand_v.shape[1] > self.k:  # pre-select on the device: only k + ties can matter
-            kth = cand_v.topk(self.k, dim=1).values[:, -1:]
-            keep = (cand_v >= kth).any(0)
+        # pre-select on the device: only the batch's own k best (and ties) can matter, and
+        # of those only values reaching the current k-th entry (ties kept: order decides)
+        floor = self.values[:, -1:].to(cand_v.device)
+        if cand_v.shape[1] > self.k:
+            floor = torch.maximum(floor, cand_v.topk(self.k, dim=1).values[:, -1:])
+        keep = (cand_v >= floor).any(0)
+        if bool(keep.any()):
             cand_v, cand_i, cand_l = cand_v[:, keep], cand_i[:, keep], cand_l[:, keep]
-        self._absorb(cand_v.cpu(), cand_i.cpu(), cand_l.cpu())
+            self.absorb(cand_v.cpu(), cand_i.cpu(), cand_l.cpu())
 
-    def _absorb(self, values: Tensor, index: Tensor, location: Tensor) -> None:
+    def absorb(self, values: Tensor, index: Tensor, location: Tensor) -> None:
+        """Rank candidates ``(C, m)`` (value, dataset index, flat location; padding
+        entries ``-inf`` with index ``-1``) into the kept top ``k``, in the same order
+        as :meth:`update`. For analyzers that pre-select their own candidates."""
         all_v = torch.cat([self.values, values.float()], 1)
         all_i = torch.cat([self.index, index.long()], 1)
         all_l = torch.cat([self.location, location.long()], 1)
@@ -175,7 +182,7 @@ class TopK:
             self.distinct_images,
         ):
             raise ValueError("Cannot merge TopK states with different channels, k or mode.")
-        self._absorb(other.values, other.index, other.location)
+        self.absorb(other.values, other.index, other.location)
 
 
 _GOLDEN = 0x9E3779B97F4A7C15

@@ -176,7 +176,7 @@ class TopActivations:
         """Rank the kept-aside candidates into the top-k."""
         if self._pending and self._top is not None:
             values, images, location = (torch.cat(parts, 1) for parts in zip(*self._pending))
-            self._top._absorb(values, images, location)
+            self._top.absorb(values, images, location)
         self._pending, self._pending_width, self._threshold = [], 0, None
 
     def __getstate__(self) -> dict[str, Any]:

@@ -99,6 +99,15 @@ def test_topk_equals_sorting_all_activations_also_when_split(distinct):
             assert got == [(pytest.approx(v), i, loc) for v, i, loc in expected[ch]]
 
 
+def test_topk_skips_what_cannot_beat_the_kth_but_not_ties_that_win_on_order():
+    top = TopK(1, 2)
+    top.update(torch.tensor([[5.0], [3.0]]), torch.tensor([10, 11]))
+    top.update(torch.tensor([[3.0], [2.9]]), torch.tensor([20, 1]))  # neither enters
+    assert top.index.tolist() == [[10, 11]]
+    top.update(torch.tensor([[3.0]]), torch.tensor([4]))  # a tie with a lower index does
+    assert top.index.tolist() == [[10, 4]] and top.values.tolist() == [[5.0, 3.0]]
+
+
 def test_topk_with_fewer_items_than_k_keeps_empty_slots():
     top = TopK(2, 4)
     top.update(torch.tensor([[1.0, 2.0]]), torch.tensor([7]))
