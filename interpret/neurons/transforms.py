@@ -67,7 +67,7 @@ def _shifts(b: int, dy: Tensor | float, dx: Tensor | float) -> Tensor:
     return m
 
 
-def _about_centre(linear: Tensor, size: tuple[int, int]) -> Tensor:
+def _about_centre(linear: Tensor, size: Size) -> Tensor:
     """``(B, 3, 3)``: ``x -> c + linear (x - c)`` with ``c`` the centre pixel, as
     ``affine_grid`` with ``align_corners=False`` maps about the image centre."""
     h, w = size
