@@ -31,7 +31,6 @@ The last line printed is one JSON object.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import json
 import time
@@ -39,7 +38,7 @@ from collections.abc import Callable
 
 import torch
 
-from interpret.core import HookSet, preserved_state
+from interpret.core import HookSet, StopForward, checked_forward, preserved_state
 from interpret.models.efficientnet import efficientnet_lite0
 from interpret.neurons.maximize import CPU_CHUNK, maximize
 from interpret.neurons.objectives import channel
@@ -142,17 +141,13 @@ def model_ceiling(net, units: list[int], device: str, chunk: int | None, repeats
     module = dict(net.named_modules())[SITE]
     store: dict[str, torch.Tensor] = {}
 
-    class Stop(Exception):
-        pass
-
     def hook(_m, _i, out):
         store["act"] = out
-        raise Stop
+        raise StopForward
 
     def step(batch: int) -> None:
         x = torch.rand(batch, 3, 128, 128, device=device, requires_grad=True)
-        with contextlib.suppress(Stop):
-            net(x)
+        checked_forward(net, x)
         rows = torch.arange(batch, device=device)
         store.pop("act")[rows, rows % 144].mean((1, 2)).sum().backward()
 

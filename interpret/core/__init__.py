@@ -5,6 +5,7 @@ from interpret.core.analyzer import Analyzer, Batch
 from interpret.core.batches import dataset_length, iterate_batches
 from interpret.core.capture import (
     Captured,
+    StopForward,
     capture,
     checked_forward,
     run_and_capture,
@@ -33,6 +34,7 @@ __all__ = [
     "Shard",
     "RunningMoments",
     "Site",
+    "StopForward",
     "TopK",
     "atomic_write",
     "capture",

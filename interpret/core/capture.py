@@ -163,15 +163,23 @@ def run_and_capture(
     return output, dict(acts)
 
 
+class StopForward(Exception):
+    """Raise from a forward hook once everything needed has been seen:
+    :func:`checked_forward` then returns ``None`` without running the rest of the model."""
+
+
 def checked_forward(model: nn.Module, inputs: Tensor) -> Any:
     """``model(inputs)``, turning the model's refusal of the input into a clear ``ValueError``.
 
     A ``RuntimeError`` raised by the forward (wrong channel count, an image too small for
     the network's poolings, a dtype the weights do not take) becomes a ``ValueError`` that
     names the input shape and dtype. Out-of-memory errors are re-raised as they are.
+    A hook that raises :class:`StopForward` ends the pass early: the result is ``None``.
     """
     try:
         return model(inputs)
+    except StopForward:
+        return None
     except torch.cuda.OutOfMemoryError:
         raise
     except RuntimeError as err:

@@ -28,7 +28,6 @@ Functional rectifiers
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -37,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from interpret.core.capture import checked_forward, select_output
+from interpret.core.capture import StopForward, checked_forward, select_output
 from interpret.core.sites import Site, get_module
 from interpret.core.state import HookSet
 
@@ -99,10 +98,6 @@ def _rectify_hook(grad_inputs: tuple[Tensor | None, ...], grad_outputs: tuple[Te
     new = [None] * len(grad_inputs)
     new[slots[0]] = F.relu(grad_outputs[0])
     return tuple(new)
-
-
-class _StopForward(Exception):
-    pass
 
 
 @dataclass
@@ -169,7 +164,7 @@ class GradientPass:
         def on_site(_module: nn.Module, _inputs: Any, output: Any) -> None:
             if calls[0] == self._call:
                 holder["y"] = select_output(self._site, output)
-                raise _StopForward
+                raise StopForward
             calls[0] += 1
 
         x = images.detach().clone().requires_grad_(True)
@@ -178,7 +173,7 @@ class GradientPass:
                 if isinstance(module, _RECTIFIER_MODULES):
                     hooks.add(module.register_forward_hook(on_rectifier))
             hooks.add(self._module.register_forward_hook(on_site))
-            with torch.enable_grad(), contextlib.suppress(_StopForward):
+            with torch.enable_grad():
                 checked_forward(self.model, x)
         finally:
             hooks.undo()

@@ -29,7 +29,6 @@ as in Captum. (The paper does not say how its deconvnet treats contrast normalis
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from interpret.core.capture import checked_forward
+from interpret.core.capture import StopForward, checked_forward
 from interpret.core.receptive import chain_layers
 from interpret.core.state import HookSet
 from interpret.deconvnet.switches import SwitchRecord, record_switches, unpool
@@ -85,10 +84,6 @@ class ReverseRecord:
     output: Tensor
     steps: list[_Step] = field(default_factory=list)
     rectifiers: tuple[type[nn.Module], ...] = ()
-
-
-class _StopForward(Exception):
-    """Raised by the hook on the site's last layer: nothing after the site is needed."""
 
 
 def _needs_input(module: nn.Module, rectifiers: tuple[type[nn.Module], ...]) -> bool:
@@ -210,7 +205,7 @@ def record_chain(
             step.output_shape = tuple(output.shape)
             if last:
                 holder["output"] = output.detach().clone()
-                raise _StopForward
+                raise StopForward  # nothing after the site is needed
 
         return hook
 
@@ -220,8 +215,7 @@ def record_chain(
                 if _needs_input(step.module, rectifiers):
                     hooks.add(step.module.register_forward_pre_hook(pre_hook(step)))
                 hooks.add(step.module.register_forward_hook(post_hook(step, i == len(steps) - 1)))
-            with contextlib.suppress(_StopForward):
-                checked_forward(model, images)
+            checked_forward(model, images)
             for step in steps:
                 if step.name in switches:
                     step.switches = switches[step.name]

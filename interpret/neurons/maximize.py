@@ -32,7 +32,9 @@ from torch import Tensor, nn
 
 from interpret.core import (
     HookSet,
+    StopForward,
     capture,
+    checked_forward,
     get_module,
     model_device,
     preserved_state,
@@ -49,10 +51,6 @@ Normalize = tuple[Sequence[float], Sequence[float]]
 
 #: Default chunk size per CPU thread (see ``maximize(chunk_size=...)``).
 CPU_CHUNK = 8
-
-
-class _StopForward(Exception):
-    """Raised by a hook once every activation the objective needs has been captured."""
 
 
 def _norm_stats(normalize: Any, dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor]:
@@ -243,7 +241,7 @@ def maximize(
                     param.raw.grad = None
                     for rows in chunks:
                         images = param.images(rows)
-                        output = _forward(model, to_model(images, rows, True))
+                        output = checked_forward(model, to_model(images, rows, True))
                         value = objective(acts, output, elements[rows])
                         total = value
                         for penalty in config.penalties:
@@ -261,7 +259,7 @@ def maximize(
                 with torch.no_grad():
                     for rows in chunks:
                         x = to_model(param.images(rows), rows, False)
-                        value = objective(acts, _forward(model, x), elements[rows])
+                        value = objective(acts, checked_forward(model, x), elements[rows])
                         final[rows] = value.to("cpu", dtype)
                     final_images = param.images()
             finally:
@@ -299,17 +297,10 @@ def _add_stop_hooks(model: nn.Module, keys: Iterable[str], acts: Any, stops: Hoo
 
     def hook(_module: nn.Module, _inputs: Any, _output: Any) -> None:
         if all(key in acts for key in needed):
-            raise _StopForward
+            raise StopForward  # every activation the objective needs is captured
 
     for name in dict.fromkeys(_module_of(k).split(":", 1)[0] for k in needed):
         stops.add(get_module(model, name).register_forward_hook(hook))
-
-
-def _forward(model: nn.Module, x: Tensor) -> Any:
-    try:
-        return model(x)
-    except _StopForward:
-        return None
 
 
 class _Adam:

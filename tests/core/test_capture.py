@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from interpret.core import capture, hook_count, run_and_capture
+from interpret.core import StopForward, capture, checked_forward, hook_count, run_and_capture
 from interpret.testing import awkward_zoo, chain_cnn
 
 
@@ -135,3 +135,19 @@ def test_hooks_removed_and_state_restored_when_forward_raises():
 def test_bad_mode():
     with pytest.raises(ValueError, match="mode must be"), capture(chain_cnn(), "0", mode="train"):
         pass
+
+
+def test_stop_forward_ends_the_pass_after_the_hooked_module():
+    model = chain_cnn()
+    ran: list[str] = []
+    for name, module in model.features.named_children():
+        module.register_forward_hook(lambda *_, name=name: ran.append(name))
+
+    def stop(*_):
+        raise StopForward
+
+    model.features[2].register_forward_hook(stop)
+    assert checked_forward(model, torch.randn(1, 3, 16, 16)) is None
+    assert ran == ["0", "1", "2"]  # the modules after features.2 never ran
+    with pytest.raises(ValueError, match="could not run on inputs of shape"):
+        checked_forward(model, torch.randn(1, 5, 16, 16))  # wrong channel count
