@@ -3,11 +3,10 @@ its value on random noise and on real photographs."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 import torchvision
+from maximize_baselines import assert_far_above, photos
 
 from interpret.core import hook_count
 from interpret.neurons.maximize import evaluate_objective, maximize
@@ -25,33 +24,6 @@ from interpret.neurons.presets import preset
 pytestmark = pytest.mark.slow
 SIZE = 32
 IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
-
-
-def photos(size: int) -> torch.Tensor:
-    """Six real photos (skimage, sklearn) as ``(6, 3, size, size)`` in ``[0, 1]``."""
-    import skimage.data
-    from sklearn.datasets import load_sample_image
-
-    arrays = [
-        skimage.data.chelsea(),
-        skimage.data.coffee(),
-        skimage.data.astronaut(),
-        skimage.data.rocket(),
-        load_sample_image("china.jpg"),
-        load_sample_image("flower.jpg"),
-    ]
-    out = []
-    for a in arrays:
-        x = torch.from_numpy(np.array(a)).permute(2, 0, 1).float()[None] / 255
-        out.append(F.interpolate(x, size=(size, size), mode="bilinear", antialias=True))
-    return torch.cat(out)
-
-
-def assert_far_above(value: float, baseline: torch.Tensor, what: str) -> None:
-    """Beats the best baseline by more than twice the distance from the typical (median)
-    baseline to the best one."""
-    best, typical = float(baseline.max()), float(baseline.median())
-    assert value - best > 2 * (best - typical) and value > best, (what, value, baseline.tolist())
 
 
 @pytest.fixture(scope="module")
