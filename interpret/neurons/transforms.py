@@ -78,6 +78,25 @@ def _about_centre(linear: Tensor, size: Size) -> Tensor:
     return m
 
 
+def _sample(images: Tensor, mapping: Tensor, size: Size, fill: float | None = None) -> Tensor:
+    """Bilinear sample of ``images`` on a ``size`` grid whose pixel ``(x, y)`` reads input
+    pixel ``mapping[b] @ (x, y, 1)``; outside the input, ``fill``, or the edge pixels
+    repeated when ``fill`` is None."""
+    b, _, h, w = images.shape
+    oh, ow = size
+    ys, xs = torch.meshgrid(
+        torch.arange(oh, dtype=torch.float64), torch.arange(ow, dtype=torch.float64), indexing="ij"
+    )
+    pixels = torch.stack([xs, ys, torch.ones_like(xs)], -1).view(-1, 3)  # (HW, 3)
+    source = (pixels @ mapping[:, :2, :].transpose(1, 2)).view(b, oh, ow, 2)
+    scale = torch.tensor([w, h], dtype=torch.float64)
+    grid = ((2 * source + 1) / scale - 1).to(images.device, images.dtype)
+    if fill is None:
+        return F.grid_sample(images, grid, "bilinear", "border", align_corners=False)
+    shifted = F.grid_sample(images - fill, grid, "bilinear", "zeros", align_corners=False)
+    return shifted + fill
+
+
 # ---- transforms ------------------------------------------------------------------------
 
 
@@ -149,11 +168,6 @@ class Jitter:
         return m, (size[0] - d, size[1] - d)
 
 
-def _affine(images: Tensor, theta: Tensor) -> Tensor:
-    grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)
-    return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
-
-
 @dataclass(frozen=True)
 class RandomScale:
     """Zoom about the centre by a factor drawn from ``scales``; the size stays the same
@@ -172,15 +186,14 @@ class RandomScale:
 
     def __call__(self, images: Tensor, generators: Generators) -> Tensor:
         _check_generators(images, generators)
-        theta = torch.zeros(images.shape[0], 2, 3, dtype=torch.float64)
-        for i, g in enumerate(generators):
-            s = self.scales[_pick(g, len(self.scales))]
-            theta[i, 0, 0] = theta[i, 1, 1] = 1.0 / s
-        return _affine(images, theta.to(images.device))
+        return _sample(images, *self.pixel_map(images.shape[-2:], generators))
 
     def pixel_map(self, size: Size, generators: Generators) -> tuple[Tensor, Size]:
-        inverse = torch.tensor([1.0 / self.scales[_pick(g, len(self.scales))] for g in generators])
-        linear = torch.diag_embed(inverse.double()[:, None].expand(-1, 2))
+        inverse = torch.tensor(
+            [1.0 / self.scales[_pick(g, len(self.scales))] for g in generators],
+            dtype=torch.float64,
+        )
+        linear = torch.diag_embed(inverse[:, None].expand(-1, 2))
         return _about_centre(linear, size), size
 
 
@@ -201,14 +214,7 @@ class RandomRotate:
 
     def __call__(self, images: Tensor, generators: Generators) -> Tensor:
         _check_generators(images, generators)
-        h, w = images.shape[2:]
-        theta = torch.zeros(images.shape[0], 2, 3, dtype=torch.float64)
-        for i, g in enumerate(generators):
-            a = math.radians(self.degrees[_pick(g, len(self.degrees))])
-            # Rotation in pixel space, written in normalized coordinates (aspect kept).
-            theta[i, 0, 0], theta[i, 0, 1] = math.cos(a), -math.sin(a) * h / w
-            theta[i, 1, 0], theta[i, 1, 1] = math.sin(a) * w / h, math.cos(a)
-        return _affine(images, theta.to(images.device))
+        return _sample(images, *self.pixel_map(images.shape[-2:], generators))
 
     def pixel_map(self, size: Size, generators: Generators) -> tuple[Tensor, Size]:
         angles = torch.tensor(
@@ -283,25 +289,13 @@ def apply_transforms(
             images = transform(images, generators)
         return images
     _check_generators(images, generators)
-    b, _, h, w = images.shape
-    current: tuple[int, int] = (h, w)
-    total = torch.eye(3, dtype=torch.float64).repeat(b, 1, 1)
+    current: Size = (images.shape[2], images.shape[3])
+    total = torch.eye(3, dtype=torch.float64).repeat(images.shape[0], 1, 1)
     for transform in chain:
         step, current = transform.pixel_map(current, generators)
         total = total @ step
-    oh, ow = current
-    ys, xs = torch.meshgrid(
-        torch.arange(oh, dtype=torch.float64), torch.arange(ow, dtype=torch.float64), indexing="ij"
-    )
-    pixels = torch.stack([xs, ys, torch.ones_like(xs)], -1).view(-1, 3)  # (HW, 3)
-    source = (pixels @ total[:, :2, :].transpose(1, 2)).view(b, oh, ow, 2)
-    scale = torch.tensor([w, h], dtype=torch.float64)
-    grid = ((2 * source + 1) / scale - 1).to(images.device, images.dtype)
-    pad = chain[0] if isinstance(chain[0], Pad) else None
-    if pad is None:
-        return F.grid_sample(images, grid, "bilinear", "border", align_corners=False)
-    shifted = F.grid_sample(images - pad.value, grid, "bilinear", "zeros", align_corners=False)
-    return shifted + pad.value
+    fill = chain[0].value if isinstance(chain[0], Pad) else None
+    return _sample(images, total, current, fill)
 
 
 def lucid_transforms() -> tuple[Transform, ...]:

@@ -189,8 +189,9 @@ def test_lucids_chain_as_one_sample_has_the_same_geometry_and_draws():
     # Bilinear interpolation reproduces a linear image exactly, so where neither the pad
     # nor an edge is within reach (the centre) interpolating three times (the chain) or
     # once (the composition) must give the same values: the same geometry, exactly.
-    y, x = torch.meshgrid(torch.linspace(0, 1, 40), torch.linspace(0, 1, 48), indexing="ij")
-    linear = torch.stack([x, y, 0.5 + 0.5 * (x - y)]).double()[None].repeat(4, 1, 1, 1)
+    axes = [torch.linspace(0, 1, n, dtype=torch.float64) for n in (40, 48)]
+    y, x = torch.meshgrid(*axes, indexing="ij")
+    linear = torch.stack([x, y, 0.5 + 0.5 * (x - y)])[None].repeat(4, 1, 1, 1)
     expected, g1 = one_at_a_time(linear, lucid_transforms(), (5, 6, 7, 8), (32, 32))
     got, g2 = composed(linear, lucid_transforms(), (5, 6, 7, 8), (32, 32))
     assert got.shape == expected.shape == (4, 3, 32, 32)
