@@ -34,17 +34,20 @@ def lite0() -> torch.nn.Module:
 
 def test_every_objective_kind_rises_far_above_noise_and_photos(lite0):
     v = torch.randn(192, generator=torch.Generator().manual_seed(1))
-    kinds = {
-        "class logit (pizza)": class_logit(963),
-        # optimized as log p (the same maximizer): from noise p(balloon) is ~1e-18 and
-        # the gradient of p itself vanishes below Adam's epsilon (see class_probability)
-        "class probability (balloon)": class_probability(417, log=True),
-        "channel": channel("blocks.4", 10),
-        "neuron": neuron("blocks.4", 20),
-        "direction": direction("blocks.5", v),
-        "direction (cosine)": direction("blocks.5", v, cosine=True),
-    }
-    objective = batch_of(list(kinds.values()))
+    balloon = class_probability(417, log=True)
+    kinds = [
+        ("class logit (pizza)", class_logit(963)),
+        # Optimized as log p (the same maximizer): from noise p(balloon) is ~1e-18 and the
+        # gradient of p itself vanishes below Adam's epsilon (see class_probability). Even
+        # so, within 48 steps about half of the starts reach it (measured over 8 seeds),
+        # so the probability gets four starts and the best must be far above.
+        *[("class probability (balloon)", balloon)] * 4,
+        ("channel", channel("blocks.4", 10)),
+        ("neuron", neuron("blocks.4", 20)),
+        ("direction", direction("blocks.5", v)),
+        ("direction (cosine)", direction("blocks.5", v, cosine=True)),
+    ]
+    objective = batch_of([obj for _, obj in kinds])
     flags = [p.requires_grad for p in lite0.parameters()]
     result = maximize(
         lite0, objective, normalize=LITE0, config=preset("lucid", size=SIZE, steps=48)
@@ -53,14 +56,16 @@ def test_every_objective_kind_rises_far_above_noise_and_photos(lite0):
     assert all(p.grad is None for p in lite0.parameters())
     real = photos(SIZE)
     noise = torch.rand(8, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(0))
-    for b, name in enumerate(kinds):
+    names = list(dict.fromkeys(name for name, _ in kinds))
+    for name in names:
+        rows = [b for b, (n, _) in enumerate(kinds) if n == name]
         baseline = torch.cat(
             [
-                evaluate_objective(lite0, objective, x, normalize=LITE0, elements=b)
+                evaluate_objective(lite0, objective, x, normalize=LITE0, elements=rows[0])
                 for x in (real, noise)
             ]
         )
-        value = float(result.final[b])
+        value = float(result.final[rows].max())
         if name.startswith("class probability"):  # compared as probabilities
             value, baseline = float(np.exp(value)), baseline.exp()
         assert_far_above(value, baseline, name)
