@@ -21,3 +21,16 @@ def pytest_report_header(config: pytest.Config) -> str:
         f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
         f"cuda {torch.cuda.is_available()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}"
     )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def user_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Trained artefacts (the ZFNet on digits) go to one cache per test session, never
+    to the user's ``~/.cache/interpret``."""
+    if "INTERPRET_CACHE" in os.environ:
+        yield os.environ["INTERPRET_CACHE"]
+        return
+    path = tmp_path_factory.mktemp("interpret-cache")
+    os.environ["INTERPRET_CACHE"] = str(path)
+    yield str(path)
+    del os.environ["INTERPRET_CACHE"]

@@ -108,9 +108,14 @@ def project_feature(
     result: OcclusionResult,
     *,
     route: Literal["auto", "reverse", "gradient"] = "auto",
+    functional: Literal["raise", "rectify", "gradient"] = "raise",
 ) -> Any:
     """Fig. 7 (c): the deconvnet projection of each image's feature map of (b), seeded at
     its strongest activation (:func:`interpret.deconvnet.project`).
+
+    ``functional`` is :func:`interpret.deconvnet.project`'s policy for functional ReLUs on
+    the gradient route (``"rectify"`` for ResNets, whose residual ReLUs are modules but
+    whose additions are not).
 
     Returns the deconvnet ``ProjectionResult`` (``projections (N, C, H, W)``), ready for
     :func:`interpret.occlusion.plot.plot_sensitivity`.
@@ -127,4 +132,6 @@ def project_feature(
         [torch.arange(n), result.feature_channel, torch.zeros(n, dtype=torch.int64),
          torch.zeros(n, dtype=torch.int64)], 1,
     )  # fmt: skip
-    return project_units(model, images, result.feature_site, units, mode="max", route=route)
+    return project_units(
+        model, images, result.feature_site, units, mode="max", route=route, functional=functional
+    )

@@ -3,8 +3,10 @@
 ::
 
     interpret sites MODEL                         list a model's sites (name, type, output shape)
-    interpret report [OUT] [--model M] [--data FOLDER | FILES... | samples | digits | faces]
-                     [--analyzers a,b] [--config report.toml] [--device cpu|cuda] [--batch-size N]
+    interpret report [OUT] [--model M [--weights W]] [--data FOLDER | LABELS.csv | FILES...
+                     | pkg.mod:factory | samples | digits | faces] [--max-images N]
+                     [--skip-bad-images] [--analyzers a,b] [--extras digits,faces]
+                     [--config report.toml] [--device auto|cpu|cuda] [--batch-size N]
     interpret analyzers                           list the report's analyzers and their parameters
     interpret deconvnet    [--model M] [--data ...] -o top9.png      (top-9 projections + patches)
     interpret occlusion    IMAGE [--model M] -o occlusion.png         (Fig. 7 b, d, e)
@@ -63,10 +65,23 @@ def _add_model_args(p: argparse.ArgumentParser, data: bool = True) -> None:
             "-d",
             nargs="+",
             default=None,
-            help="an image folder, image files, or samples / digits / faces "
-            "(default: the model's bundled data)",
+            help="a folder of class subfolders, a labels CSV (path,label[,attributes]), "
+            "package.module:factory returning a Dataset, image files, or samples / digits / "
+            "faces (default: the model's bundled data)",
         )
-    p.add_argument("--device", default=None, help="cpu (default), cuda or cuda:N")
+        p.add_argument(
+            "--max-images",
+            type=int,
+            default=None,
+            help="use at most N images: a stratified sample over the classes",
+        )
+        p.add_argument(
+            "--skip-bad-images",
+            action="store_true",
+            default=None,
+            help="skip (and count) unreadable images instead of stopping",
+        )
+    p.add_argument("--device", default=None, help="auto (default: CUDA if available), cpu, cuda:N")
     p.add_argument("--batch-size", type=int, default=None, help="images per batch (32)")
     p.add_argument("--image-size", type=int, default=None, help="input side for user models")
     p.add_argument("--config", "-c", default=None, help="TOML or YAML file with any of these keys")
@@ -102,9 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated sections (default: all); see 'interpret analyzers'",
     )
     p.add_argument(
+        "--extras",
+        default=None,
+        help="bundled demos besides your model: digits (ZFNet on digits with switches), "
+        "faces (faces vs non-faces); default: both in the default report, none otherwise",
+    )
+    p.add_argument(
         "--no-digits",
         action="store_true",
-        help="skip the ZFNet-on-digits part (switch deconvnet, digit probes)",
+        help="leave out the ZFNet-on-digits demo of the default report",
     )
     p.add_argument(
         "--set",
@@ -197,18 +218,22 @@ def _config(args: argparse.Namespace, section: str | None = None) -> Any:
         batch_size=args.batch_size,
         image_size=args.image_size,
         sections=sections,
-        digits=_digits(args, section),
+        extras=_extras(args, config),
+        max_images=getattr(args, "max_images", None),
+        skip_bad_images=getattr(args, "skip_bad_images", None),
         progress=False if args.quiet else None,
         command=" ".join(shlex.quote(a) for a in ["interpret", *argv]),
     )
 
 
-def _digits(args: argparse.Namespace, section: str | None) -> bool | None:
-    """Whether the ZFNet-on-digits part runs: reports unless --no-digits; of the single
-    figures only probes (on unlabelled data) need it."""
-    if section is None:
-        return False if getattr(args, "no_digits", False) else None
-    return section == "probes"
+def _extras(args: argparse.Namespace, config: Any) -> tuple[str, ...] | None:
+    """``--extras`` as given; ``--no-digits`` takes digits out of the default's extras."""
+    if getattr(args, "extras", None) is not None:
+        return tuple(n.strip() for n in args.extras.split(",") if n.strip())
+    if getattr(args, "no_digits", False):
+        current = config.extras if config.extras is not None else ("digits", "faces")
+        return tuple(n for n in current if n != "digits")
+    return None
 
 
 def _cmd_sites(args: argparse.Namespace) -> int:
@@ -306,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "report":
             return _cmd_report(args)
         return _cmd_analyzer(args)
-    except (ValueError, TypeError, FileNotFoundError) as err:
+    except (ValueError, TypeError, OSError) as err:  # OSError: permissions, disk full
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         print(f"interpret: error: {message}", file=sys.stderr)
         return 2

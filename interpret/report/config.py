@@ -5,14 +5,15 @@ file (TOML or YAML) can hold the same keys::
 
     # report.toml
     out = "report"
-    model = "efficientnet_lite0"      # a name, "package.module:factory", or a checkpoint
+    model = "resnet18"                # a name, "package.module:factory", or a checkpoint
     weights = "runs/best.pt"          # optional state dict for the model
-    data = ["photos/"]                # a folder, image files, or "samples" / "digits" / "faces"
+    data = ["photos/"]                # a class folder, labels.csv, module:factory, image files
     analyzers = ["summary", "deconvnet", "occlusion"]
-    device = "cpu"
+    device = "auto"                   # CUDA when available, else CPU
     batch_size = 32
     image_size = 224                  # input side for user models (default 224)
-    digits = true                     # also the ZFNet-on-digits part (switch deconvnet)
+    max_images = 2000                 # a stratified sample over the classes
+    extras = ["digits"]               # bundled demos besides your model (default: none)
 
     [sections.occlusion]              # per-section parameters (see each section's params)
     window = 48
@@ -25,12 +26,19 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ReportConfig", "load_config_file"]
+__all__ = ["DEFAULT_MODEL", "EXTRAS", "ReportConfig", "load_config_file"]
+
+DEFAULT_MODEL = "efficientnet_lite0"
+"""The embedded default model (bundled ImageNet weights)."""
+EXTRAS = ("digits", "faces")
+"""Bundled demos a report can carry besides the user's model."""
+_FACTORY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 @dataclass(frozen=True)
@@ -42,22 +50,26 @@ class ReportConfig:
     out:
         Output folder; written atomically (built beside it, renamed into place).
     model:
-        ``"efficientnet_lite0"`` (bundled ImageNet weights), ``"zfnet"`` (ZFNet trained on
-        the bundled digits), a torchvision or timm architecture name (random weights
-        unless ``weights`` is given), ``"package.module:factory"`` (a callable returning
-        an ``nn.Module``) or the path of a checkpoint that names its architecture.
+        ``None`` for the embedded default (the bundled EfficientNet-Lite0 with ImageNet
+        weights); ``"efficientnet_lite0"``, ``"zfnet"`` (ZFNet trained on the bundled
+        digits), a torchvision or timm architecture name (random weights unless
+        ``weights`` is given), ``"package.module:factory"`` (a callable returning an
+        ``nn.Module``) or the path of a checkpoint that names its architecture.
     weights:
         Optional checkpoint (a state dict) loaded into the model with
         ``torch.load(weights_only=True)``.
     data:
         ``None`` for the model's bundled data (sample photos, or digits for ZFNet);
-        otherwise one folder (searched recursively), image files, or one of
-        ``"samples"``, ``"digits"``, ``"faces"``.
+        otherwise one folder (searched recursively; class subfolders give the labels), a
+        CSV file ``path,label[,attributes...]``, ``"package.module:factory"`` returning a
+        Dataset of ``(image, label)``, image files, or one of ``"samples"``, ``"digits"``,
+        ``"faces"``.
     analyzers:
         Section names to run (``None``: all that apply); see
         :func:`interpret.report.sections.available`.
     device:
-        ``"cpu"``, ``"cuda"`` or ``"cuda:1"``; the model is moved there.
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:1"``;
+        the model is moved there.
     batch_size:
         Batch size of every scan.
     image_size:
@@ -65,9 +77,17 @@ class ReportConfig:
         know their own.
     mean, std:
         Input normalisation for user models (default ImageNet's).
-    digits:
-        Also run the small ZFNet trained on digits (needed by the switch deconvnet and
-        the digit probes).
+    max_images:
+        Use at most this many images of the data: a stratified sample over its classes
+        (seeded by ``seed``); ``None`` for all.
+    skip_bad_images:
+        Skip (and count) images that cannot be read instead of stopping with an error.
+    extras:
+        Bundled demos shown besides the user's model: ``"digits"`` (a ZFNet trained on
+        the bundled digits: the switch deconvnet, digit selectivity, probes and
+        maximization) and ``"faces"`` (the main model on faces versus non-faces).
+        ``None`` (default): both for the embedded default report (no ``model`` and no
+        ``data`` given), none otherwise: a report is about the model and data given.
     sections:
         Per-section parameter overrides, ``{"occlusion": {"window": 48}}``.
     seed:
@@ -79,16 +99,18 @@ class ReportConfig:
     """
 
     out: Path | None = None
-    model: str = "efficientnet_lite0"
+    model: str | None = None
     weights: str | None = None
     data: tuple[str, ...] | None = None
     analyzers: tuple[str, ...] | None = None
-    device: str = "cpu"
+    device: str = "auto"
     batch_size: int = 32
     image_size: int = 224
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
-    digits: bool = True
+    max_images: int | None = None
+    skip_bad_images: bool = False
+    extras: tuple[str, ...] | None = None
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     seed: int = 0
     progress: bool = True
@@ -110,8 +132,27 @@ class ReportConfig:
             for item in self.analyzers:
                 names.extend(_split_names(str(item)))
             object.__setattr__(self, "analyzers", tuple(names))
-        if not isinstance(self.model, str) or not self.model:
-            raise TypeError(f"model must be a non-empty string, got {self.model!r}.")
+        if self.model is not None and (not isinstance(self.model, str) or not self.model):
+            raise TypeError(f"model must be a non-empty string or None, got {self.model!r}.")
+        if not isinstance(self.device, str) or not self.device:
+            raise TypeError(
+                f"device must be a string such as 'auto' or 'cpu', not {self.device!r}."
+            )
+        if self.max_images is not None and (
+            isinstance(self.max_images, bool)
+            or not isinstance(self.max_images, int)
+            or self.max_images < 1
+        ):
+            raise ValueError(f"max_images must be a positive int, got {self.max_images!r}.")
+        if self.extras is not None:
+            extras = (self.extras,) if isinstance(self.extras, str) else tuple(self.extras)
+            extras = tuple(n for item in extras for n in _split_names(str(item)))
+            unknown = sorted(set(extras) - set(EXTRAS))
+            if unknown:
+                raise ValueError(
+                    f"Unknown extra(s) {', '.join(unknown)}; extras are {', '.join(EXTRAS)}."
+                )
+            object.__setattr__(self, "extras", extras)
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {self.batch_size!r}.")
         if not isinstance(self.image_size, int) or self.image_size < 8:
@@ -130,6 +171,22 @@ class ReportConfig:
                 "[sections.occlusion] window = 48."
             )
         object.__setattr__(self, "sections", {str(k): dict(v) for k, v in self.sections.items()})
+
+    @property
+    def is_default(self) -> bool:
+        """Whether this is the embedded default report (no model and no data named)."""
+        return self.model is None and self.data is None and self.weights is None
+
+    @property
+    def model_name(self) -> str:
+        """The model to resolve (the bundled EfficientNet-Lite0 when none is named)."""
+        return self.model if self.model is not None else DEFAULT_MODEL
+
+    def wants(self, extra: str) -> bool:
+        """Whether the bundled extra ``"digits"`` or ``"faces"`` is part of this report."""
+        if extra not in EXTRAS:
+            raise ValueError(f"Unknown extra {extra!r}; extras are {', '.join(EXTRAS)}.")
+        return extra in self.extras if self.extras is not None else self.is_default
 
     def replace(self, **changes: Any) -> ReportConfig:
         """A copy with ``changes`` applied (``None`` values are ignored)."""
@@ -158,7 +215,9 @@ class ReportConfig:
                 data = values["data"]
                 data = [data] if isinstance(data, str) else list(data)
                 values["data"] = [
-                    d if d in ("samples", "digits", "faces") else str(_relative_to(base, d))
+                    d
+                    if d in ("samples", "digits", "faces") or _FACTORY.match(d)
+                    else str(_relative_to(base, d))
                     for d in data
                 ]
         try:

@@ -1,15 +1,21 @@
 """The shared inputs of one report run: sources (model + data), sites, cache, log.
 
 Sources are built lazily and once: ``"main"`` (the user's model on the user's data, by
-default the bundled EfficientNet-Lite0 on the sample photos), ``"digits"`` (a small
-ZFNet trained on the bundled digits, cached under ``cache/``) and ``"faces"`` (the main
-model on faces versus non-faces).
+default the bundled EfficientNet-Lite0 on the sample photos), and the bundled extras of
+the default report: ``"digits"`` (a small ZFNet trained on the bundled digits, cached
+once per user) and ``"faces"`` (the main model on faces versus non-faces).
+
+Classes: the data's labels are matched to the model's outputs by name (a folder named
+``tabby`` is ImageNet's output 281), or, for a model with no output names whose output
+count equals the data's class count, output ``i`` takes the name of data class ``i``.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +28,9 @@ from interpret.report.sources import (
     ZFNET_RECIPE,
     DataSource,
     LoadedModel,
+    default_cache_dir,
     resolve_data,
+    resolve_device,
     resolve_model,
     trained_zfnet_digits,
 )
@@ -91,7 +99,8 @@ class ReportContext:
     config:
         The report's inputs.
     cache_dir:
-        Where trained models and other reusable artefacts are written.
+        Where trained models and other reusable artefacts are kept (default: the user's
+        cache, :func:`~interpret.report.sources.default_cache_dir`).
     log:
         Called with one-line progress messages.
     """
@@ -103,12 +112,25 @@ class ReportContext:
         log: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
-        self.cache_dir = cache_dir
+        self.cache_dir = cache_dir if cache_dir is not None else default_cache_dir()
         self.log = log if log is not None else (lambda message: None)
-        self.device = torch.device(config.device)
+        self.device = resolve_device(config.device)
         self._sources: dict[str, Source] = {}
         self._sites: dict[str, list[str]] = {}
-        self._digits_info: dict[str, Any] = {}
+        self._outputs: dict[str, int | None] = {}
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time a stage of the run; its wall time goes to :attr:`timings` and the log."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds = time.perf_counter() - start
+            self.timings[name] = self.timings.get(name, 0.0) + seconds
+            if seconds >= 0.05:
+                self.log(f"{name}: {seconds:.1f} s")
 
     # -- sources ---------------------------------------------------------------------------
     def source(self, name: str) -> Source:
@@ -117,34 +139,40 @@ class ReportContext:
             self._sources[name] = self._build(name)
         return self._sources[name]
 
-    def _main_model(self) -> LoadedModel:
-        cfg = self.config
-        if "main" in self._sources:
-            return self._sources["main"].model
-        return resolve_model(
-            cfg.model,
-            cfg.weights,
-            image_size=cfg.image_size,
-            mean=cfg.mean,
-            std=cfg.std,
-            device=self.device,
-            cache_dir=self.cache_dir,
-            log=self.log,
-        )
-
     def _build(self, name: str) -> Source:
+        cfg = self.config
         if name == "main":
-            model = self._main_model()
-            data = resolve_data(self.config.data, model.preprocess, model.default_data)
-            return Source("main", model, data)
+            with self.stage("load model"):
+                model = resolve_model(
+                    cfg.model_name,
+                    cfg.weights,
+                    image_size=cfg.image_size,
+                    mean=cfg.mean,
+                    std=cfg.std,
+                    device=self.device,
+                    cache_dir=self.cache_dir,
+                    log=self.log,
+                )
+            with self.stage("load data"):
+                data = resolve_data(
+                    cfg.data,
+                    model.preprocess,
+                    model.default_data,
+                    max_images=cfg.max_images,
+                    seed=cfg.seed,
+                    skip_bad_images=cfg.skip_bad_images,
+                )
+            if data.skipped:
+                self.log(f"skipped {len(data.skipped)} unreadable image(s): {data.skipped[0]}, ...")
+            return Source("main", self._name_outputs(model, data), data)
         if name == "digits":
-            if self.config.model == "zfnet" and self.config.weights is None:
+            if cfg.model_name == "zfnet" and cfg.weights is None:
                 model = self.source("main").model
             else:
                 from interpret.data import Digits
 
-                net, info = trained_zfnet_digits(self.cache_dir, log=self.log)
-                self._digits_info = info
+                with self.stage("train ZFNet on digits"):
+                    net, info = trained_zfnet_digits(self.cache_dir, log=self.log)
                 note = f"ZFNet trained on digits, test accuracy {info['test_accuracy']:.1%}."
                 model = LoadedModel(
                     net.to(self.device),
@@ -164,11 +192,24 @@ class ReportContext:
             return Source("faces", main, resolve_data(["faces"], small))
         raise ValueError(f"Unknown source {name!r}; sources are main, digits, faces.")
 
+    def _name_outputs(self, model: LoadedModel, data: DataSource) -> LoadedModel:
+        """Name a model's unnamed outputs by the data's classes when the counts agree."""
+        if model.class_names is not None or not data.class_names:
+            return model
+        if self._count_outputs(model, data) == len(data.class_names):
+            model.class_names = tuple(data.class_names)
+            model.notes.append(
+                f"Outputs are named by the data's classes ({', '.join(data.class_names[:6])}"
+                f"{', ...' if len(data.class_names) > 6 else ''}), in order."
+            )
+        return model
+
     def source_key(self, name: str) -> str:
         """A hash of what determines the source's numbers, without building it if avoidable."""
         import interpret
 
-        if name == "digits" and not (self.config.model == "zfnet" and self.config.weights is None):
+        own_zfnet = self.config.model_name == "zfnet" and self.config.weights is None
+        if name == "digits" and not own_zfnet:
             return _digest("digits", ZFNET_RECIPE, interpret.__version__, torch.__version__)
         if name == "faces":
             return _digest("faces", self.source("main").model.key)
@@ -181,6 +222,59 @@ class ReportContext:
     def has_classes(self, name: str = "main") -> bool:
         """Whether the source's model output has class names."""
         return self.source(name).model.class_names is not None
+
+    # -- outputs and labels ----------------------------------------------------------------
+    def _count_outputs(self, model: LoadedModel, data: DataSource) -> int | None:
+        from interpret.core import checked_forward
+        from interpret.core.state import preserved_state
+
+        example = data.dataset[0][0][None].to(self.device)
+        with preserved_state(model.model), torch.inference_mode():
+            model.model.eval()
+            output = checked_forward(model.model, example)
+        if isinstance(output, torch.Tensor) and output.ndim == 2 and output.shape[1] >= 2:
+            return int(output.shape[1])
+        return None
+
+    def num_outputs(self, name: str = "main") -> int | None:
+        """Number of class scores the source's model returns, ``None`` if its output is
+        not ``(N, K)`` scores (a feature extractor, a dict, a segmentation map)."""
+        if name not in self._outputs:
+            src = self.source(name)
+            self._outputs[name] = self._count_outputs(src.model, src.data)
+        return self._outputs[name]
+
+    def data_classes(self, name: str = "main") -> tuple[str, ...]:
+        """The data's class names (empty for unlabelled data)."""
+        return tuple(self.source(name).data.class_names or ())
+
+    def label_outputs(self, name: str = "main") -> list[int] | None:
+        """For data label ``i``, the model output that stands for it; ``None`` if the data's
+        classes are not outputs of the model (or the data has no labels)."""
+        classes = self.data_classes(name)
+        outputs = self.source(name).model.class_names
+        if not classes or outputs is None or self.num_outputs(name) is None:
+            return None
+        lookup = {n: i for i, n in enumerate(outputs)}
+        if not all(c in lookup for c in classes):
+            return None
+        return [lookup[c] for c in classes]
+
+    def class_skip_reason(self, name: str = "main", needs: str = "labels") -> str | None:
+        """Why a section that needs class scores (``needs="outputs"``) or two labelled
+        classes (``needs="labels"``) cannot run on the source, ``None`` if it can."""
+        if needs == "outputs":
+            if self.num_outputs(name) is None:
+                return "the model's output is not class scores (N, K)"
+            return None
+        classes = self.data_classes(name)
+        if len(classes) < 2:
+            got = f"one class ({classes[0]})" if classes else "no labels"
+            return (
+                f"needs labelled data with at least two classes, and the data has {got}; "
+                "give a folder of class subfolders or a labels CSV"
+            )
+        return None
 
     # -- sites -----------------------------------------------------------------------------
     def sites(self, name: str = "main") -> list[str]:

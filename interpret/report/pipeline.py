@@ -159,6 +159,7 @@ def run_report(
     config: ReportConfig,
     *,
     log: Callable[[str], None] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> ReportRun:
     """Run the sections of ``config`` and write the report to ``config.out``.
 
@@ -169,6 +170,9 @@ def run_report(
     log:
         Receives one-line progress messages (``"deconvnet: reused results/deconvnet.pt"``);
         default: printed to stderr when ``config.progress``.
+    cache_dir:
+        Where trained models are kept between reports (default: the user's cache,
+        ``$INTERPRET_CACHE`` or ``~/.cache/interpret``).
 
     Returns
     -------
@@ -187,19 +191,12 @@ def run_report(
     out = Path(config.out)
     _check_out(out)
     names = registry.resolve_names(config.analyzers)
-    if config.device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={config.device!r} but CUDA is not available; use --device cpu.")
     logger = _Log(config.progress, log)
+    ctx = ReportContext(config, cache_dir=cache_dir, log=logger)  # checks the device
     created = _missing_parents(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
-        (tmp / "cache").mkdir()
-        if (out / "cache").is_dir():
-            for item in (out / "cache").iterdir():
-                if item.is_file():
-                    shutil.copy2(item, tmp / "cache" / item.name)
-        ctx = ReportContext(config, cache_dir=tmp / "cache", log=logger)
         ctx.source("main")  # fails early on a bad model or bad data
         run = _run_sections(ctx, names, out, tmp, logger)
         run.seconds = time.perf_counter() - start
@@ -264,17 +261,23 @@ def _run_sections(
         src = ctx.source(source)
         users = sorted({plans[i]["section"].name for i, _ in pairs})
         log(f"scan of {src.data.name} with {src.model.name} for {', '.join(users)}")
-        results = scan(
-            src.model.model,
-            src.data.dataset,
-            [a for _, a in pairs],
-            batch_size=ctx.config.batch_size,
-            progress=ctx.config.progress,
-        )
+        with ctx.stage(f"scan: {source}"):
+            results = scan(
+                src.model.model,
+                src.data.dataset,
+                [a for _, a in pairs],
+                batch_size=ctx.config.batch_size,
+                progress=ctx.config.progress,
+                num_workers=_workers(src.data.dataset, ctx.device),
+            )
         for (i, _), result in zip(pairs, results):
             streamed[i].setdefault(source, []).append(result)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(plans), disable=not ctx.config.progress, desc="sections", unit="sec")
     for i, plan in enumerate(plans):
         section = plan["section"]
+        bar.set_postfix_str(section.name)
         if plan.get("skipped"):
             run.sections.append(
                 SectionOutput(
@@ -288,6 +291,7 @@ def _run_sections(
                     skipped=plan["skipped"],
                 )
             )
+            bar.update(1)
             continue
         record = plan["saved"]
         if record is not None:
@@ -297,7 +301,8 @@ def _run_sections(
         else:
             log(f"{section.name}: computing")
             t0 = time.perf_counter()
-            result = section.compute(ctx, plan["params"], streamed[i])
+            with ctx.stage(f"compute: {section.name}"):
+                result = section.compute(ctx, plan["params"], streamed[i])
             if not isinstance(result, Result):
                 raise TypeError(f"Section {section.name!r} returned a {type(result).__name__}.")
             record = SectionRecord(
@@ -309,7 +314,11 @@ def _run_sections(
             )
             record.save(tmp / "results" / f"{section.name}.pt")
             run.computed.append(section.name)
-        run.sections.append(_render_section(ctx, section, record, tmp, plan["saved"] is not None))
+        with ctx.stage(f"figures: {section.name}"):
+            rendered = _render_section(ctx, section, record, tmp, plan["saved"] is not None)
+        run.sections.append(rendered)
+        bar.update(1)
+    bar.close()
     return run
 
 
@@ -354,7 +363,10 @@ def _write_report(ctx: ReportContext, run: ReportRun, tmp: Path, log: _Log) -> N
         "model": ctx.source("main").model.name,
         "data": ctx.source("main").data.name,
         "images": len(ctx.source("main").data.item_names),
+        "classes": list(ctx.data_classes("main")),
+        "skipped_images": list(ctx.source("main").data.skipped),
         "model_notes": list(ctx.source("main").model.notes),
+        "stages": {name: round(t, 2) for name, t in ctx.timings.items()},
         "computed": run.computed,
         "reused": run.reused,
         "skipped": run.skipped,
@@ -363,8 +375,17 @@ def _write_report(ctx: ReportContext, run: ReportRun, tmp: Path, log: _Log) -> N
     (tmp / "index.html").write_text(render_html(run.sections, meta), encoding="utf-8")
     (tmp / "report.md").write_text(render_markdown(run.sections, meta), encoding="utf-8")
     (tmp / "report.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    (tmp / "report.log").write_text("\n".join(log.lines) + "\n", encoding="utf-8")
+    stages = [f"{t:8.1f} s  {name}" for name, t in ctx.timings.items()]
+    lines = [*log.lines, "", "wall time per stage:", *stages]
+    (tmp / "report.log").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (tmp / MARKER).write_text("interpret report\n", encoding="utf-8")
+
+
+def _workers(dataset: Any, device: torch.device) -> int:
+    """DataLoader workers for a scan: on a GPU, decoding files in worker processes keeps
+    the device busy; on the CPU the workers would take cores from the model."""
+    reads_files = hasattr(dataset, "files") or hasattr(getattr(dataset, "dataset", None), "files")
+    return min(4, os.cpu_count() or 1) if device.type == "cuda" and reads_files else 0
 
 
 def _config_dict(config: ReportConfig) -> dict[str, Any]:

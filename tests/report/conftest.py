@@ -48,7 +48,7 @@ def image_folder(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def tiny_config(tmp_path: Path, image_folder: Path):
-    """A config on chain_cnn (random weights) over the image folder, without digits."""
+    """A config on chain_cnn (random weights) over the image folder (no bundled extras)."""
 
     def make(analyzers=("summary",), out=None, **changes):
         values = dict(
@@ -58,7 +58,6 @@ def tiny_config(tmp_path: Path, image_folder: Path):
             analyzers=tuple(analyzers),
             image_size=32,
             batch_size=4,
-            digits=False,
             progress=False,
             sections=TINY_SECTIONS,
         )

@@ -180,7 +180,7 @@ def test_report_command_with_config_file(tmp_path: Path, image_folder: Path) -> 
     config.write_text(
         'model = "interpret.testing:chain_cnn"\n'
         f'data = ["{image_folder.name}"]\n'
-        'analyzers = ["summary"]\nimage_size = 32\ndigits = false\nprogress = false\n'
+        'analyzers = ["summary"]\nimage_size = 32\nextras = []\nprogress = false\n'
         "[sections.summary]\nk = 2\n"
     )
     image_folder.rename(tmp_path / image_folder.name)  # relative to the config file

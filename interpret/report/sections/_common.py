@@ -8,7 +8,17 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["choose_channels", "display_inverse", "stack_items"]
+__all__ = ["ROUTE_WHY", "choose_channels", "display_inverse", "stack_items"]
+
+ROUTE_WHY = {
+    "reverse": "the path to the site is a chain, so the deconvnet walks it layer by layer "
+    "(Zeiler & Fergus), unpooling through the max-pooling switches recorded for each image",
+    "gradient": "the path to the site is not a chain (branches, residual additions or "
+    "functional ops), so the projection takes the gradient route: autograd with rectified "
+    "backward signals, which unpools through the switches of every max pool on the way "
+    "just the same",
+}
+"""Why a deconvnet projection took its route, for figure captions."""
 
 
 def display_inverse(preprocess: Any):

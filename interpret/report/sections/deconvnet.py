@@ -1,12 +1,12 @@
-"""Deconvnet top-9 on the main model (gradient route; any architecture)."""
+"""Deconvnet top-9 on the main model: switches where the path is a chain, else gradients."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from interpret.deconvnet import TopActivations, project_top
+from interpret.deconvnet import TopActivations, choose_route, project_top
 from interpret.report.sections import register
-from interpret.report.sections._common import choose_channels, display_inverse
+from interpret.report.sections._common import ROUTE_WHY, choose_channels, display_inverse
 from interpret.report.sections.base import Bundle, Figure, Section, Table, check_params
 
 PAPER = (
@@ -32,8 +32,8 @@ def top_figures(ctx: Any, source: str, result: Bundle, what: str) -> list[Figure
                 f"For each of {len(proj.channels)} channels (chosen at random among those that "
                 f"fire) the {proj.values.shape[1]} strongest activations over the data, each "
                 "from a different image, projected to pixel space (left) beside the image patch "
-                f"(right). Route: {proj.route}; windows: {proj.window}. Strongest images: "
-                f"{', '.join(dict.fromkeys(first))}.",
+                f"(right). Route: {proj.route}, because {ROUTE_WHY.get(proj.route, '-')}; "
+                f"windows: {proj.window}. Strongest images: {', '.join(dict.fromkeys(first))}.",
             )
         )
     return figures
@@ -61,11 +61,15 @@ class DeconvnetSection(Section):
     description = (
         "Which inputs drive a unit: the strongest activations of a channel over the whole "
         "dataset (found in the one shared scan), each projected back to pixel space with "
-        "the deconvnet. Here through the gradient route (autograd with rectified backward "
-        "signals), which works on any architecture; the switch-based walk on ZFNet is in "
-        "the next section."
+        "the deconvnet. Where the path to the site is a chain (VGG, AlexNet, a Sequential "
+        "CNN) the deconvnet walks it backwards layer by layer, unpooling with the "
+        "max-pooling switches of each image, and the windows are the units' exact "
+        "receptive fields; elsewhere (ResNets, Inception, EfficientNet) it takes the "
+        "gradient route, autograd with rectified backward signals, which unpools through "
+        "the same switches. Each figure says which route it took."
     )
-    defaults: dict[str, Any] = {"sites": None, "k": 9, "channels": 4}
+    defaults: dict[str, Any] = {"sites": None, "k": 9, "channels": 4, "route": "auto"}
+    version = 2
 
     def params(self, ctx: Any) -> dict[str, Any]:
         params = check_params(self.name, self.defaults, ctx.config.section_params(self.name))
@@ -83,14 +87,15 @@ class DeconvnetSection(Section):
         parts = {}
         for i, top in enumerate(streamed["main"]):
             channels = choose_channels(top.values, params["channels"], ctx.generator(i))
-            parts[top.site] = project_top(
-                src.model.model,
-                src.data.dataset,
-                top,
-                channels=channels,
-                route="gradient",
-                functional="rectify",
-            )
+            with ctx.stage(f"deconvnet: project {top.site}"):
+                parts[top.site] = project_top(
+                    src.model.model,
+                    src.data.dataset,
+                    top,
+                    channels=channels,
+                    route=choose_route(src.model.model, top.site, params["route"]),
+                    functional="rectify",
+                )
         return Bundle(parts)
 
     def figures(self, ctx: Any, params: dict[str, Any], result: Bundle) -> list[Figure]:

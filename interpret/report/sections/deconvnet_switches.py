@@ -43,7 +43,12 @@ class DeconvnetSwitchesSection(Section):
     sources = ("digits",)
 
     def skip_reason(self, ctx: Any) -> str | None:
-        return None if ctx.config.digits else "the digits part is switched off (--no-digits)"
+        if ctx.config.wants("digits"):
+            return None
+        return (
+            "a bundled demo, shown in the default report or with --extras digits; the "
+            "deconvnet section walks your own model"
+        )
 
     def params(self, ctx: Any) -> dict[str, Any]:
         params = check_params(self.name, self.defaults, ctx.config.section_params(self.name))

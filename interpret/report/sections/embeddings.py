@@ -50,7 +50,9 @@ class EmbeddingsSection(Section):
         "query": None,
         "neighbours": 6,
         "tsne_iter": 500,
+        "max_images": 2000,
     }
+    version = 2
 
     def params(self, ctx: Any) -> dict[str, Any]:
         params = check_params(self.name, self.defaults, ctx.config.section_params(self.name))
@@ -70,7 +72,12 @@ class EmbeddingsSection(Section):
         size = tuple(src.data.dataset[0][0].shape[-2:])
         return {
             "main": [
-                ImageEmbeddings(params["image_site"], thumbnail_size=48, seed=ctx.config.seed),
+                ImageEmbeddings(
+                    params["image_site"],
+                    max_images=params["max_images"],
+                    thumbnail_size=48,
+                    seed=ctx.config.seed,
+                ),
                 PatchEmbeddings(
                     params["patch_site"],
                     max_patches=params["max_patches"],
@@ -86,11 +93,14 @@ class EmbeddingsSection(Section):
 
     def compute(self, ctx: Any, params: dict[str, Any], streamed: dict) -> Bundle:
         images, patches = streamed["main"]
-        image_map = _layout(images.vectors, params, ctx.config.seed)
-        patch_map = _layout(patches.vectors, params, ctx.config.seed)
+        with ctx.stage("embeddings: t-SNE"):
+            image_map = _layout(images.vectors, params, ctx.config.seed)
+            patch_map = _layout(patches.vectors, params, ctx.config.seed)
         n = len(images.image_index)
         names = list(ctx.source("main").data.item_names)
-        row = images.image_index.tolist().index(names.index(params["query"]))
+        kept = images.image_index.tolist()
+        wanted = names.index(params["query"])
+        row = kept.index(wanted) if wanted in kept else 0  # a sampled-out query: the first kept
         k = min(params["neighbours"], n)
         neighbours = NeighborIndex(images).query([row], k=k)
         return Bundle(
@@ -100,16 +110,29 @@ class EmbeddingsSection(Section):
                 "image_map": image_map,
                 "patch_map": patch_map,
                 "neighbours": neighbours,
-            }
+            },
+            {"query": names[kept[row]]},
         )
 
     def figures(self, ctx: Any, params: dict[str, Any], result: Bundle) -> list[Figure]:
-        from interpret.embeddings.plot import plot_neighbors, plot_thumbnail_map
+        from interpret.embeddings.plot import plot_neighbors, plot_scatter, plot_thumbnail_map
 
         inverse = display_inverse(ctx.source("main").model.preprocess)
         p = result.parts
         cells = max(6, min(16, round(len(p["images"].image_index) ** 0.5 * 1.5)))
-        return [
+        figures = []
+        classes = ctx.data_classes("main")
+        if p["images"].labels is not None and classes:
+            figures.append(
+                Figure(
+                    "Images by class",
+                    plot_scatter(p["image_map"], p["images"].labels, class_names=list(classes)),
+                    f"Every image as its pooled {p['images'].site} vector, laid out by "
+                    "t-SNE and coloured by its class in the data: classes the site separates "
+                    "form their own clusters.",
+                )
+            )
+        return figures + [
             Figure(
                 "Image map",
                 plot_thumbnail_map(p["image_map"], p["images"], cells=cells, inverse=inverse),
@@ -128,7 +151,7 @@ class EmbeddingsSection(Section):
                 plot_neighbors(
                     p["neighbours"], p["images"], inverse=inverse, columns=p["neighbours"].k
                 ),
-                f"The images nearest to {params['query']} in {p['images'].site} space "
+                f"The images nearest to {result.info['query']} in {p['images'].site} space "
                 "(euclidean); the query itself comes first at distance 0.",
             ),
         ]
@@ -139,4 +162,5 @@ class EmbeddingsSection(Section):
         rows = []
         for rank, (row, dist) in enumerate(zip(nb.indices[0].tolist(), nb.distances[0].tolist())):
             rows.append([rank, names[int(images.image_index[row])], dist])
-        return [Table(f"Neighbours of {params['query']}", ["rank", "image", "distance"], rows)]
+        query = result.info["query"]
+        return [Table(f"Neighbours of {query}", ["rank", "image", "distance"], rows)]

@@ -48,7 +48,7 @@ class FiltersSection(Section):
             params["site"] = conv
             params["activity_site"] = params["activity_site"] or act
         params["activity_site"] = params["activity_site"] or params["site"]
-        params["digits"] = bool(ctx.config.digits)
+        params["digits"] = ctx.config.wants("digits")
         return params
 
     def analyzers(self, ctx: Any, params: dict[str, Any]) -> dict[str, list[Any]]:

@@ -37,7 +37,7 @@ class InvarianceSection(Section):
         names = ctx.source("main").data.item_names
         if params["images"] is None:
             chosen = [n for n in _DEFAULT_IMAGES if n in names]
-            params["images"] = chosen or list(names[:4])
+            params["images"] = chosen or [names[i] for i in _one_per_class(ctx, 4)]
         if params["sites"] is None:
             first = ctx.pick_sites("main", (0.0,))
             params["sites"] = [*first, *ctx.pick_sites("main", (1.0,))]
@@ -54,11 +54,18 @@ class InvarianceSection(Section):
             scaling(params["scales"]),
             rotation(params["degrees"]),
         ]
+        outputs = ctx.label_outputs("main")
+        labels = None
+        if outputs is not None:
+            targets = [int(src.data.dataset.targets[i]) for i in index]
+            if all(t >= 0 for t in targets):
+                labels = [outputs[t] for t in targets]
         return invariance_curves(
             src.model.model,
             images,
             transforms,
             params["sites"],
+            labels=labels,
             normalize=params["normalize"],
             batch_size=ctx.config.batch_size,
             image_names=[names[i] for i in index],
@@ -98,3 +105,15 @@ class InvarianceSection(Section):
                 rows,
             )
         ]
+
+
+def _one_per_class(ctx: Any, count: int) -> list[int]:
+    """Dataset positions of the first image of each of the first ``count`` classes (the
+    first ``count`` images for unlabelled data)."""
+    targets = list(getattr(ctx.source("main").data.dataset, "targets", ()))
+    firsts: dict[int, int] = {}
+    for i, t in enumerate(targets):
+        if int(t) >= 0:
+            firsts.setdefault(int(t), i)
+    chosen = [firsts[c] for c in sorted(firsts)][:count]
+    return chosen or list(range(min(count, len(ctx.source("main").data.item_names))))

@@ -12,15 +12,32 @@ _IMAGENET_CLASSES = ("flamingo", "goldfish", "espresso")
 
 def _class_indices(ctx: Any, source: str, wanted: Any) -> list[int]:
     names = ctx.source(source).model.class_names or ()
+    count = ctx.num_outputs(source)
     out = []
     for item in wanted:
-        if isinstance(item, int):
+        if isinstance(item, int) and not isinstance(item, bool):
+            if count is not None and not 0 <= item < count:
+                raise ValueError(f"maximize: class {item} is not an output (0..{count - 1}).")
             out.append(item)
         elif item in names:
             out.append(names.index(item))
         else:
             raise ValueError(f"maximize: no class named {item!r} in the model's labels.")
     return out
+
+
+def _default_classes(ctx: Any, limit: int) -> list[Any]:
+    """The data's classes that are outputs of the model (by name), else the bundled demo's
+    ImageNet classes, else the first outputs."""
+    outputs = ctx.label_outputs("main")
+    if outputs is not None:
+        names = ctx.data_classes("main")
+        return [names[i] for i in range(len(names))][:limit]
+    names = ctx.source("main").model.class_names
+    if names is not None and all(c in names for c in _IMAGENET_CLASSES):
+        return list(_IMAGENET_CLASSES)
+    count = ctx.num_outputs("main") or 0
+    return list(range(min(limit, count)))
 
 
 @register
@@ -40,6 +57,7 @@ class MaximizeSection(Section):
     )
     defaults: dict[str, Any] = {
         "classes": None,
+        "max_classes": 6,
         "channel_site": None,
         "channels": [0, 1, 2],
         "size": 96,
@@ -47,6 +65,7 @@ class MaximizeSection(Section):
         "preset": "lucid",
         "digits_steps": 64,
     }
+    version = 2
 
     @property
     def sources(self) -> tuple[str, ...]:  # type: ignore[override]
@@ -54,15 +73,16 @@ class MaximizeSection(Section):
 
     def params(self, ctx: Any) -> dict[str, Any]:
         params = check_params(self.name, self.defaults, ctx.config.section_params(self.name))
-        names = ctx.source("main").model.class_names
         if params["classes"] is None:
-            if names is not None and all(c in names for c in _IMAGENET_CLASSES):
-                params["classes"] = list(_IMAGENET_CLASSES)
-            else:
-                params["classes"] = [0, 1, 2]
+            params["classes"] = _default_classes(ctx, int(params["max_classes"]))
+        elif ctx.num_outputs("main") is None and params["classes"]:
+            raise ValueError(
+                "maximize: the model's output is not class scores (N, K); set "
+                "maximize.classes=[] and maximize channels instead."
+            )
         if params["channel_site"] is None:
             params["channel_site"] = ctx.pick_sites("main", (0.67,))[0]
-        params["digits"] = bool(ctx.config.digits)
+        params["digits"] = ctx.config.wants("digits")
         return params
 
     def compute(self, ctx: Any, params: dict[str, Any], streamed: dict) -> Bundle:
@@ -78,18 +98,20 @@ class MaximizeSection(Section):
         model, norm = src.model.model, src.model.preprocess
         if params["classes"]:
             idx = _class_indices(ctx, "main", params["classes"])
-            parts["classes"] = maximize(
-                model, class_logit(idx), normalize=norm, config=config, seed=seed
-            )
+            with ctx.stage("maximize: classes"):
+                parts["classes"] = maximize(
+                    model, class_logit(idx), normalize=norm, config=config, seed=seed
+                )
             info["class_titles"] = [ctx.class_name("main", i) for i in idx]
         if params["channels"]:
-            parts["channels"] = maximize(
-                model,
-                channel(params["channel_site"], params["channels"]),
-                normalize=norm,
-                config=config,
-                seed=seed,
-            )
+            with ctx.stage("maximize: channels"):
+                parts["channels"] = maximize(
+                    model,
+                    channel(params["channel_site"], params["channels"]),
+                    normalize=norm,
+                    config=config,
+                    seed=seed,
+                )
         if params["digits"]:
             digits = ctx.source("digits")
             small = preset(
@@ -147,8 +169,10 @@ class MaximizeSection(Section):
 
     def tables(self, ctx: Any, params: dict[str, Any], result: Bundle) -> list[Table]:
         rows = []
+        titles = {"classes": "class_titles", "digits": "digit_titles"}
         for part, res in result.parts.items():
-            for label, start, final in zip(res.labels, res.curve[0].tolist(), res.final.tolist()):
+            labels = result.info.get(titles.get(part, ""), res.labels)
+            for label, start, final in zip(labels, res.curve[0].tolist(), res.final.tolist()):
                 rows.append([part, label, start, final])
         return [
             Table(

@@ -1,26 +1,29 @@
-"""Occlusion sensitivity of one image (Zeiler & Fergus 2013, Fig. 7 b, d, e)."""
+"""Occlusion sensitivity of informative images (Zeiler & Fergus 2013, Fig. 7 b-e)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from interpret.occlusion import Occluder, occlusion_sensitivity
+from interpret.report.predictions import Predictions, informative_images
 from interpret.report.sections import register
-from interpret.report.sections._common import display_inverse
+from interpret.report.sections._common import ROUTE_WHY, display_inverse, stack_items
 from interpret.report.sections.base import Bundle, Figure, Section, Table, check_params
 
 
-def _image_index(names: tuple[str, ...], wanted: Any) -> int:
-    if isinstance(wanted, int):
+def _item_index(names: tuple[str, ...], wanted: Any) -> int:
+    if isinstance(wanted, int) and not isinstance(wanted, bool):
         if not 0 <= wanted < len(names):
             raise ValueError(
                 f"occlusion image index {wanted} is out of range (0..{len(names) - 1})."
             )
         return wanted
-    if wanted is None:
-        return names.index("chelsea") if "chelsea" in names else 0
-    if wanted not in names:
-        raise ValueError(f"No image named {wanted!r} in the data; give a name or an index.")
+    if not isinstance(wanted, str) or wanted not in names:
+        raise ValueError(
+            f"occlusion: no image named {wanted!r} in the data; give file names or indices."
+        )
     return names.index(wanted)
 
 
@@ -28,16 +31,19 @@ def _image_index(names: tuple[str, ...], wanted: Any) -> int:
 class OcclusionSection(Section):
     name = "occlusion"
     title = "Occlusion sensitivity"
-    paper = "Zeiler & Fergus (2013), Sec. 4.2 and Fig. 7 (b), (d), (e)"
+    paper = "Zeiler & Fergus (2013), Sec. 4.2 and Fig. 7"
     description = (
         "Which parts of the image the decision depends on: a grey square is slid over the "
         "image and, at every position, the network is run again. Maps show (b) the total "
-        "activation of the strongest feature map of a deep layer, (d) the probability of "
-        "the correct class and (e) the most probable class, each as a function of where "
-        "the square is."
+        "activation of the strongest feature map of a deep layer, (c) that map projected to "
+        "pixels, (d) the probability of the target class and (e) the most probable class, "
+        "each as a function of where the square is. Images are chosen from the data: per "
+        "class, one the model gets right with the highest confidence and one it gets wrong "
+        "(mapped for its true class and for the class it predicts)."
     )
     defaults: dict[str, Any] = {
-        "image": None,
+        "images": None,
+        "max_images": 8,
         "window": 48,
         "stride": 16,
         "fill": "gray",
@@ -46,91 +52,141 @@ class OcclusionSection(Section):
         "incremental": False,
         "route": "auto",
     }
+    version = 2
+
+    def skip_reason(self, ctx: Any) -> str | None:
+        return ctx.class_skip_reason("main", needs="outputs")
 
     def params(self, ctx: Any) -> dict[str, Any]:
         params = check_params(self.name, self.defaults, ctx.config.section_params(self.name))
         names = ctx.source("main").data.item_names
-        params["image"] = names[_image_index(names, params["image"])]
+        images = params["images"]
+        if images is not None:
+            images = [images] if isinstance(images, (str, int)) else list(images)
+            params["images"] = [names[_item_index(names, item)] for item in images]
+        if params["route"] not in ("auto", "reverse", "gradient"):
+            raise ValueError(
+                f"occlusion route must be 'auto', 'reverse' or 'gradient', not {params['route']!r}."
+            )
+        params["label_outputs"] = ctx.label_outputs("main")
         return params
 
+    def analyzers(self, ctx: Any, params: dict[str, Any]) -> dict[str, list[Any]]:
+        if params["images"] is not None:
+            return {}
+        return {"main": [Predictions(params["label_outputs"])]}
+
+    def _choose(self, ctx: Any, params: dict[str, Any], streamed: dict) -> list[tuple]:
+        names = list(ctx.source("main").data.item_names)
+        if params["images"] is not None:
+            target = params["target"]
+            return [(names.index(n), target, "chosen") for n in params["images"]]
+        (predictions,) = streamed["main"]
+        picks = informative_images(
+            predictions, len(ctx.data_classes("main")), int(params["max_images"])
+        )
+        if params["target"] is not None:
+            picks = [(i, int(params["target"]), "chosen target") for i, _, _ in picks]
+            picks = list(dict.fromkeys(picks))
+        return picks
+
     def compute(self, ctx: Any, params: dict[str, Any], streamed: dict) -> Bundle:
+        from interpret.deconvnet import choose_route
         from interpret.occlusion import project_feature
 
         src = ctx.source("main")
-        image = self._image(ctx, params)[None].to(ctx.device)
-        target = params["target"]
-        if target is None:
-            _, label = src.data.dataset[src.data.item_names.index(params["image"])]
-            target = label if isinstance(label, int) and label >= 0 else None
+        picks = self._choose(ctx, params, streamed)
+        images = stack_items(src.data.dataset, [i for i, _, _ in picks]).to(ctx.device)
+        targets = [t for _, t, _ in picks]
         result = occlusion_sensitivity(
             src.model.model,
-            image,
+            images,
             Occluder(params["window"], params["stride"], fill=params["fill"]),
-            target=target,
+            target=None if any(t is None for t in targets) else targets,
             site=params["site"],
             top_n=3,
             incremental=params["incremental"],
         )
         parts: dict[str, Any] = {"occlusion": result}
-        route = params["route"]
-        if route == "auto" and result.feature_site is not None:
-            from interpret.deconvnet import choose_route
-
-            # Panel (c) only where the paper's walk applies: a gradient-route projection of
-            # a deep map of a large network is mostly texture and says little here.
-            route = choose_route(src.model.model, result.feature_site, "auto")
-            route = route if route == "reverse" else "none"
-        if result.feature_site is not None and route != "none":
-            parts["projection"] = project_feature(src.model.model, image, result, route=route)
-        return Bundle(parts)
-
-    def _image(self, ctx: Any, params: dict[str, Any]) -> Any:
-        src = ctx.source("main")
-        image, _ = src.data.dataset[src.data.item_names.index(params["image"])]
-        return image
+        info: dict[str, Any] = {
+            "images": [int(i) for i, _, _ in picks],
+            "why": [why for _, _, why in picks],
+        }
+        if result.feature_site is not None:
+            route = choose_route(src.model.model, result.feature_site, params["route"])
+            parts["projection"] = project_feature(
+                src.model.model, images, result, route=route, functional="rectify"
+            )
+            info["route"] = route
+        return Bundle(parts, info)
 
     def figures(self, ctx: Any, params: dict[str, Any], bundle: Bundle) -> list[Figure]:
         from interpret.occlusion.plot import plot_sensitivity
 
-        result = bundle.parts["occlusion"]
-        image = self._image(ctx, params)
-        target = int(result.target[0])
-        caption = (
-            f"Image {params['image']!s}; occluder {result.window[0]}x{result.window[1]} "
-            f"({result.fill}), stride {result.stride[0]}; (a) the occluder where (d) is "
-            f"lowest. Target class: {ctx.class_name('main', target)} (clean probability "
-            f"{float(result.clean_target_prob[0]):.2f}). (c) the deconvnet projection of "
-            "the feature map of (b), seeded at its strongest activation (drawn for chain "
-            "networks, or with route='gradient')."
-        )
-        fig = plot_sensitivity(
-            result,
-            image[None],
-            labels=ctx.source("main").model.class_names,
-            projection=bundle.parts.get("projection"),
-            to_display=display_inverse(ctx.source("main").model.preprocess),
-        )
-        return [Figure("Occlusion maps (Fig. 7)", fig, caption)]
+        src = ctx.source("main")
+        result, info = bundle.parts["occlusion"], bundle.info
+        images = stack_items(src.data.dataset, info["images"])
+        route = info.get("route")
+        figures = []
+        for row, (index, why) in enumerate(zip(info["images"], info["why"])):
+            target = int(result.target[row])
+            label = int(src.data.dataset.targets[index]) if _has_targets(src) else -1
+            truth = ctx.data_classes("main")[label] if label >= 0 else "unlabelled"
+            caption = (
+                f"{src.data.item_names[index]} (class {truth}; {why}). Target: "
+                f"{ctx.class_name('main', target)}, clean probability "
+                f"{float(result.clean_target_prob[row]):.2f}. Occluder "
+                f"{result.window[0]}x{result.window[1]} ({result.fill}), stride "
+                f"{result.stride[0]}; (a) the occluder where (d) is lowest."
+            )
+            if route is not None:
+                caption += f" (c) {route} route: {ROUTE_WHY[route]}."
+            fig = plot_sensitivity(
+                result,
+                images,
+                row,
+                labels=src.model.class_names,
+                projection=bundle.parts.get("projection"),
+                to_display=display_inverse(src.model.preprocess),
+            )
+            title = f"{src.data.item_names[index]}: {ctx.class_name('main', target)}"
+            figures.append(Figure(f"Occlusion maps (Fig. 7), {title}", fig, caption))
+        return figures
 
     def tables(self, ctx: Any, params: dict[str, Any], bundle: Bundle) -> list[Table]:
-        import torch
-
-        result = bundle.parts["occlusion"]
-        names = ctx.source("main").model.class_names
-        labels, counts = torch.unique(result.top_label[0], return_counts=True)
-        order = counts.argsort(descending=True)[:5]
-        rows = [
-            [
-                names[int(labels[i])] if names else int(labels[i]),
-                int(counts[i]),
-                float(counts[i]) / result.top_label[0].numel(),
-            ]
-            for i in order
-        ]
+        result, info = bundle.parts["occlusion"], bundle.info
+        src = ctx.source("main")
+        rows = []
+        for row, index in enumerate(info["images"]):
+            labels, counts = torch.unique(result.top_label[row], return_counts=True)
+            top = int(counts.argmax())
+            rows.append(
+                [
+                    src.data.item_names[index],
+                    info["why"][row],
+                    ctx.class_name("main", int(result.target[row])),
+                    float(result.clean_target_prob[row]),
+                    float(result.target_prob[row].min()),
+                    ctx.class_name("main", int(labels[top])),
+                    float(counts[top]) / result.top_label[row].numel(),
+                ]
+            )
         return [
             Table(
-                "Most probable class over occluder positions (e)",
-                ["class", "positions", "fraction"],
+                "Occluded images",
+                [
+                    "image",
+                    "chosen as",
+                    "target",
+                    "clean probability",
+                    "lowest occluded probability",
+                    "most frequent class (e)",
+                    "share of positions",
+                ],
                 rows,
             )
         ]
+
+
+def _has_targets(src: Any) -> bool:
+    return hasattr(src.data.dataset, "targets")

@@ -20,10 +20,9 @@ _ZFNET_SITES = [
 
 
 def _source(ctx: Any) -> str | None:
-    classes = ctx.source("main").data.class_names
-    if classes is not None and len(classes) >= 2:
+    if ctx.class_skip_reason("main", needs="labels") is None:
         return "main"
-    return "digits" if ctx.config.digits else None
+    return "digits" if ctx.config.wants("digits") else None
 
 
 @register
@@ -50,7 +49,7 @@ class ProbesSection(Section):
 
     def skip_reason(self, ctx: Any) -> str | None:
         if _source(ctx) is None:
-            return "needs labelled data (class folders) or the digits part"
+            return ctx.class_skip_reason("main", needs="labels")
         return None
 
     def params(self, ctx: Any) -> dict[str, Any]:

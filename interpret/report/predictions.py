@@ -1,0 +1,158 @@
+"""What the model predicts for every image of a scan: the report's pick of informative images.
+
+:class:`Predictions` is a streaming analyzer (no hook: it reads the model output of each
+batch). Its result holds, per image, the label, the predicted class and the softmax
+probabilities of both, so that sections can choose "one image per class the model gets
+right with confidence, and one it gets wrong" without a second pass over the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from interpret.core import Batch, Result
+
+__all__ = ["Predictions", "PredictionsResult", "informative_images"]
+
+
+@dataclass(frozen=True)
+class PredictionsResult(Result):
+    """Per-image predictions of one scan, in dataset order.
+
+    Attributes
+    ----------
+    index:
+        ``(N,)`` int64 dataset positions.
+    labels:
+        ``(N,)`` int64 data labels (``-1``: unlabelled).
+    targets:
+        ``(N,)`` int64 the model output that stands for the label (``-1``: none; the
+        data's classes are not outputs of the model).
+    predicted:
+        ``(N,)`` int64 the most probable output.
+    confidence:
+        ``(N,)`` float64 softmax probability of ``predicted``.
+    target_prob:
+        ``(N,)`` float64 softmax probability of ``targets`` (NaN where there is none).
+    """
+
+    index: Tensor
+    labels: Tensor
+    targets: Tensor
+    predicted: Tensor
+    confidence: Tensor
+    target_prob: Tensor
+
+    @property
+    def correct(self) -> Tensor:
+        """``(N,)`` bool: the prediction is the label's output."""
+        return (self.targets >= 0) & (self.predicted == self.targets)
+
+
+class Predictions:
+    """Collect the model's top class and probabilities per image (outputs ``(N, K)``).
+
+    Parameters
+    ----------
+    label_outputs:
+        For data label ``i``, the model output ``label_outputs[i]`` that stands for it;
+        ``None`` when the data's classes are not outputs of the model.
+    """
+
+    sites: tuple[str, ...] = ()
+
+    def __init__(self, label_outputs: Sequence[int] | None = None) -> None:
+        self.label_outputs = None if label_outputs is None else torch.tensor(list(label_outputs))
+        self._parts: list[tuple[Tensor, ...]] = []
+
+    def update(self, activations: Mapping[str, Tensor], batch: Batch) -> None:
+        logits = batch.outputs
+        if not isinstance(logits, Tensor) or logits.ndim != 2:
+            shape = tuple(logits.shape) if isinstance(logits, Tensor) else type(logits).__name__
+            raise ValueError(
+                f"Predictions need class scores (N, K) from the model, got {shape}; "
+                "sections that need classes cannot run on this model."
+            )
+        n = len(logits)
+        labels = batch.labels if batch.labels is not None else torch.full((n,), -1)
+        labels = labels.to(logits.device)
+        probs = logits.double().softmax(-1)
+        confidence, predicted = probs.max(-1)
+        targets = torch.full_like(labels, -1)
+        if self.label_outputs is not None:
+            table = self.label_outputs.to(logits.device)
+            known = (labels >= 0) & (labels < len(table))
+            targets[known] = table[labels[known]]
+        safe = targets.clamp(min=0)
+        target_prob = probs.gather(1, safe[:, None])[:, 0]
+        target_prob = torch.where(targets >= 0, target_prob, torch.nan)
+        parts = (batch.index, labels, targets, predicted, confidence, target_prob)
+        self._parts.append(tuple(t.detach() for t in parts))
+
+    def merge(self, other: Predictions) -> None:
+        self._parts.extend(other._parts)
+
+    def result(self) -> PredictionsResult:
+        if not self._parts:
+            empty = torch.zeros(0, dtype=torch.int64)
+            return PredictionsResult(empty, empty, empty, empty, empty.double(), empty.double())
+        columns = [torch.cat([p[i].cpu() for p in self._parts]) for i in range(6)]
+        order = columns[0].argsort()
+        index, labels, targets, predicted, confidence, target_prob = (c[order] for c in columns)
+        return PredictionsResult(
+            index.long(),
+            labels.long(),
+            targets.long(),
+            predicted.long(),
+            confidence.double(),
+            target_prob.double(),
+        )
+
+
+def informative_images(
+    predictions: PredictionsResult, classes: int, max_images: int
+) -> list[tuple[int, int, str]]:
+    """``(dataset index, target output, why)`` for occlusion and other per-image figures.
+
+    Per class (in class order, until ``max_images`` pairs): the image the model gets
+    right with the highest confidence, targeting its label; and, when there is one, the
+    image it gets wrong with the highest confidence, targeting its label and then its
+    prediction. With labels that are not outputs of the model: the most confidently
+    predicted image of each class, targeting the prediction. Without labels: the most
+    confident image of each of the three most confidently predicted classes.
+    """
+    p = predictions
+    chosen: list[tuple[int, int, str]] = []
+    mapped = bool((p.targets >= 0).any())
+    if classes == 0 or not bool((p.labels >= 0).any()):
+        # Unlabelled: the most confident image of each of the (up to 3) most confidently
+        # predicted classes.
+        for row in p.confidence.argsort(descending=True).tolist():
+            if int(p.predicted[row]) not in {t for _, t, _ in chosen}:
+                chosen.append((int(p.index[row]), int(p.predicted[row]), "most confident"))
+            if len(chosen) == min(3, max_images):
+                break
+        return chosen
+    for c in range(classes):
+        rows = (p.labels == c).nonzero().flatten()
+        if len(rows) == 0:
+            continue
+        if not mapped:
+            best = rows[p.confidence[rows].argmax()]
+            chosen.append((int(p.index[best]), int(p.predicted[best]), "most confident"))
+            continue
+        right = rows[p.correct[rows]]
+        wrong = rows[~p.correct[rows]]
+        if len(right):
+            best = right[p.confidence[right].argmax()]
+            chosen.append((int(p.index[best]), int(p.targets[best]), "right"))
+        if len(wrong):
+            worst = wrong[p.confidence[wrong].argmax()]
+            index = int(p.index[worst])
+            chosen.append((index, int(p.targets[worst]), "wrong: true class"))
+            chosen.append((index, int(p.predicted[worst]), "wrong: predicted class"))
+    return chosen[:max_images]
