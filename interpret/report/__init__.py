@@ -7,11 +7,12 @@ are saved under ``OUT/results/`` and reused when the inputs have not changed; th
 is built beside ``OUT`` and moved into place only when complete.
 """
 
+from interpret.data.resolve import resolve_data
+from interpret.models.resolve import LoadedModel, resolve_model
 from interpret.report.config import ReportConfig, load_config_file
 from interpret.report.context import ReportContext, Source
 from interpret.report.pipeline import ReportRun, SectionRecord, run_report, versions
 from interpret.report.sections import Figure, Section, Table, available, register
-from interpret.report.sources import LoadedModel, resolve_data, resolve_model
 
 __all__ = [
     "Figure",

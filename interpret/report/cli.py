@@ -242,7 +242,7 @@ def _cmd_sites(args: argparse.Namespace) -> int:
     import torch
 
     from interpret.core import capture
-    from interpret.report.sources import resolve_model
+    from interpret.models.resolve import resolve_model
 
     loaded = resolve_model(
         args.model, args.weights, image_size=args.image_size or 224, trained=False

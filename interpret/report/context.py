@@ -23,17 +23,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from interpret.data.resolve import DataSource, resolve_data
+from interpret.models.cached import ZFNET_RECIPE, default_cache_dir, trained_zfnet_digits
+from interpret.models.resolve import LoadedModel, resolve_device, resolve_model
 from interpret.report.config import ReportConfig
-from interpret.report.sources import (
-    ZFNET_RECIPE,
-    DataSource,
-    LoadedModel,
-    default_cache_dir,
-    resolve_data,
-    resolve_device,
-    resolve_model,
-    trained_zfnet_digits,
-)
 
 __all__ = ["ReportContext", "Source", "feature_sites"]
 
@@ -100,7 +93,7 @@ class ReportContext:
         The report's inputs.
     cache_dir:
         Where trained models and other reusable artefacts are kept (default: the user's
-        cache, :func:`~interpret.report.sources.default_cache_dir`).
+        cache, :func:`~interpret.models.cached.default_cache_dir`).
     log:
         Called with one-line progress messages.
     """

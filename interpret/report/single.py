@@ -9,7 +9,6 @@ from interpret.core import Result, atomic_write, scan
 from interpret.report import sections as registry
 from interpret.report.config import ReportConfig
 from interpret.report.context import ReportContext
-from interpret.report.sources import default_cache_dir
 from interpret.report.style import figure_png, report_style
 
 __all__ = ["compute_section", "draw_section"]
@@ -43,7 +42,7 @@ def draw_section(config: ReportConfig, name: str, output: str | Path) -> list[Pa
     """
     output = Path(output)
     registry.get(name)  # unknown names fail before any work
-    ctx = ReportContext(config, cache_dir=default_cache_dir())
+    ctx = ReportContext(config)
     ctx.source("main")
     section, params, result = compute_section(ctx, name)
     with report_style():

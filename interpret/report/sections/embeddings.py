@@ -159,8 +159,12 @@ class EmbeddingsSection(Section):
     def tables(self, ctx: Any, params: dict[str, Any], result: Bundle) -> list[Table]:
         names = ctx.source("main").data.item_names
         nb, images = result.parts["neighbours"], result.parts["images"]
+        classes = ctx.data_classes("main")
+        labels = images.labels
         rows = []
         for rank, (row, dist) in enumerate(zip(nb.indices[0].tolist(), nb.distances[0].tolist())):
-            rows.append([rank, names[int(images.image_index[row])], dist])
+            label = int(labels[row]) if labels is not None else -1
+            name = classes[label] if 0 <= label < len(classes) else "-"
+            rows.append([rank, names[int(images.image_index[row])], name, dist])
         query = result.info["query"]
-        return [Table(f"Neighbours of {query}", ["rank", "image", "distance"], rows)]
+        return [Table(f"Neighbours of {query}", ["rank", "image", "class", "distance"], rows)]
