@@ -20,7 +20,7 @@ from torch.utils.data import Dataset
 from interpret.data.imagenet import imagenet_index
 from interpret.data.preprocess import Preprocess
 
-__all__ = ["PHOTO_NAMES", "KNOWN_IMAGENET_LABELS", "sample_photos", "SamplePhotos"]
+__all__ = ["PHOTO_NAMES", "KNOWN_IMAGENET_LABELS", "sample_photos", "SamplePhotos", "SampleViews"]
 
 
 def _skimage(name: str) -> Callable[[], np.ndarray]:
@@ -171,3 +171,54 @@ class SamplePhotos(Dataset[tuple[Tensor, int]]):
                 "The photos have different sizes; use a Preprocess with size= to stack them."
             )
         return torch.stack(self._tensors)
+
+
+class SampleViews(Dataset[tuple[Tensor, int]]):
+    """The sample photos, each whole and as four corner crops (``crop`` of each side).
+
+    More views give the top-k searches and the embeddings more to choose from while the
+    data stays bundled. Items are ``(image, label)`` with the photo's ImageNet label
+    (``-1`` when unknown); :attr:`names` reads ``"chelsea"``, ``"chelsea (top left)"``.
+
+    Attributes
+    ----------
+    images:
+        ``(N, C, H, W)`` preprocessed views (``preprocess`` needs a fixed size).
+    names, labels:
+        One per view; :attr:`targets` is :attr:`labels`.
+    """
+
+    CORNERS = ("top left", "top right", "bottom left", "bottom right")
+
+    def __init__(self, preprocess: Preprocess, crop: float = 0.6, corners: bool = True) -> None:
+        photos = SamplePhotos(preprocess)
+        images, names, labels = [], [], []
+        for raw, name, label in zip(photos.images_raw, photos.names, photos.labels):
+            images.append(preprocess(raw))
+            names.append(name)
+            labels.append(label)
+            if not corners:
+                continue
+            h, w = raw.shape[:2]
+            ch, cw = round(h * crop), round(w * crop)
+            for where in self.CORNERS:
+                top = 0 if where.startswith("top") else h - ch
+                left = 0 if where.endswith("left") else w - cw
+                images.append(preprocess(raw[top : top + ch, left : left + cw]))
+                names.append(f"{name} ({where})")
+                labels.append(label)
+        self.images = torch.stack(images)
+        self.names: tuple[str, ...] = tuple(names)
+        self.labels: tuple[int, ...] = tuple(labels)
+        self.preprocess = preprocess
+
+    @property
+    def targets(self) -> tuple[int, ...]:
+        """The ImageNet label of each view (``-1`` when unknown)."""
+        return self.labels
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, int]:
+        return self.images[index], self.labels[index]

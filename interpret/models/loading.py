@@ -14,10 +14,19 @@ from typing import Any, cast
 import torch
 from torch import Tensor, nn
 
-__all__ = ["WeightsUnavailableError", "BUILTIN_MODELS", "load_model", "load_state_dict"]
+__all__ = [
+    "WeightsUnavailableError",
+    "BUILTIN_MODELS",
+    "checkpoint_architecture",
+    "load_model",
+    "load_state_dict",
+    "read_checkpoint",
+]
 
 _FACTORY_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 _CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
+_STATE_KEYS = ("state_dict", "model_state_dict", "model")
+"""Keys under which a checkpoint dict may hold the state dict (first match wins)."""
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -77,8 +86,10 @@ def load_model(
        weights="DEFAULT" if pretrained else None)``;
     5. a timm model name (a name both libraries know goes to torchvision; use the
        ``timm:`` prefix for timm's);
-    6. an existing file: only to say what to do, since a state dict holds no
-       architecture: ``load_model(arch, checkpoint=path)``.
+    6. a checkpoint file that names its architecture, ``torch.save({"arch": "resnet18",
+       "state_dict": model.state_dict()}, path)`` (optionally ``"num_classes"``): the
+       architecture is built without pretrained weights and the state dict loaded. A file
+       holding only a state dict says what to do: ``load_model(arch, checkpoint=path)``.
 
     Parameters
     ----------
@@ -91,9 +102,12 @@ def load_model(
         Load the library's pretrained weights (may need the network).
     checkpoint:
         A state dict saved with ``torch.save(model.state_dict(), path)`` (or a dict
-        holding one under ``"state_dict"``), read with ``weights_only=True`` and loaded
-        strictly into the named architecture, which is then built without pretrained
-        weights.
+        holding one under ``"state_dict"``, ``"model_state_dict"`` or ``"model"``), read
+        with ``weights_only=True`` and loaded strictly into the named architecture, which
+        is then built without pretrained weights. When ``num_classes`` is not given and
+        the checkpoint's last linear layer has another number of outputs than the
+        library's default, the architecture is built with that number (not for
+        ``module:factory`` names, whose factory may not take ``num_classes``).
     **kwargs:
         Passed to the factory (``zfnet(width=0.5)``, ``timm.create_model(..., drop_rate=0)``).
 
@@ -112,10 +126,56 @@ def load_model(
     (False, 10)
     """
     name = os.fspath(name_or_path)
+    if checkpoint is None and _names_a_file(name):
+        arch = checkpoint_architecture(name)
+        if arch is None:
+            raise ValueError(_path_message(Path(name)))
+        checkpoint, name = name, arch
+        if num_classes is None:
+            num_classes = _checkpoint_num_classes(read_checkpoint(checkpoint))
     if checkpoint is not None:
-        model = _build(name, num_classes, pretrained=False, kwargs=kwargs)
-        return load_state_dict(model, checkpoint).eval()
+        state = state_dict_of(read_checkpoint(checkpoint), checkpoint)
+        model = _build(name, num_classes, False, dict(kwargs))
+        if num_classes is None and not _FACTORY_PATH.match(name):
+            wanted = _head_outputs(model, state)
+            if wanted is not None:
+                model = _build(name, wanted, False, dict(kwargs))
+        return _load_strict(model, state, checkpoint).eval()
     return _build(name, num_classes, pretrained, kwargs).eval()
+
+
+def _names_a_file(name: str) -> bool:
+    """Whether ``name`` is a file rather than a model name (a name wins when both fit)."""
+    if name in BUILTIN_MODELS or name.startswith("timm:") or _FACTORY_PATH.match(name):
+        return False
+    path = Path(name)
+    return (path.is_file() or path.suffix in _CHECKPOINT_SUFFIXES) and not _known_name(name)
+
+
+def _known_name(name: str) -> bool:
+    import timm
+    import torchvision.models as tvm
+
+    return name in tvm.list_models() or timm.is_model(name)
+
+
+def _checkpoint_num_classes(checkpoint: Mapping[str, Any]) -> int | None:
+    value = checkpoint.get("num_classes")
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _head_outputs(model: nn.Module, state: Mapping[str, Any]) -> int | None:
+    """The checkpoint's output count for the model's last linear layer, if it differs."""
+    last = None
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Linear):
+            last = (name, module)
+    if last is None:
+        return None
+    weight = state.get(f"{last[0]}.weight")
+    if isinstance(weight, Tensor) and weight.ndim == 2 and weight.shape[0] != last[1].out_features:
+        return int(weight.shape[0])
+    return None
 
 
 def _build(name: str, num_classes: int | None, pretrained: bool, kwargs: dict) -> nn.Module:
@@ -178,33 +238,73 @@ def _factory(path: str, num_classes: int | None, kwargs: dict) -> nn.Module:
     return model
 
 
-def load_state_dict(model: nn.Module, checkpoint: str | os.PathLike[str]) -> nn.Module:
-    """Load a state dict file into ``model`` strictly (``weights_only=True``); returns it.
+def read_checkpoint(path: str | os.PathLike[str]) -> Mapping[str, Any]:
+    """The dict a checkpoint file holds, read with ``torch.load(weights_only=True)``.
 
-    Accepts a plain state dict or a dict holding one under ``"state_dict"``.
+    Raises
+    ------
+    ValueError
+        No such file, a file ``torch.load`` cannot read safely, or one that holds no dict.
     """
-    path = Path(checkpoint)
+    path = Path(path)
     if not path.is_file():
         raise ValueError(f"No checkpoint file at {path}.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as error:
         raise ValueError(
             f"Cannot read {path} with torch.load(weights_only=True): {error}. Save the model "
             "with torch.save(model.state_dict(), path) instead of pickling the module."
         ) from error
-    if isinstance(state, Mapping) and isinstance(state.get("state_dict"), Mapping):
-        state = state["state_dict"]
-    if not _is_state_dict(state):
+    if not isinstance(state, Mapping):
         raise ValueError(
             f"{path} does not hold a state dict (name -> tensor); found {type(state).__name__}."
         )
+    return state
+
+
+def state_dict_of(checkpoint: Mapping[str, Any], where: str | os.PathLike[str]) -> Mapping:
+    """The state dict in a checkpoint dict: itself, or the one under a wrapper key."""
+    for key in _STATE_KEYS:
+        if isinstance(checkpoint.get(key), Mapping):
+            checkpoint = checkpoint[key]
+            break
+    if not _is_state_dict(checkpoint):
+        raise ValueError(
+            f"{where} does not hold a state dict (name -> tensor) at the top or under "
+            f"{', '.join(repr(k) for k in _STATE_KEYS)}."
+        )
+    return checkpoint
+
+
+def checkpoint_architecture(path: str | os.PathLike[str]) -> str | None:
+    """The architecture a checkpoint names under ``"arch"`` or ``"architecture"``, if any."""
+    checkpoint = read_checkpoint(path)
+    arch = checkpoint.get("arch", checkpoint.get("architecture"))
+    return arch if isinstance(arch, str) and arch else None
+
+
+def load_state_dict(model: nn.Module, checkpoint: str | os.PathLike[str]) -> nn.Module:
+    """Load a state dict file into ``model`` strictly (``weights_only=True``); returns it.
+
+    Accepts a plain state dict or a dict holding one under ``"state_dict"``,
+    ``"model_state_dict"`` or ``"model"``.
+    """
+    return _load_strict(model, state_dict_of(read_checkpoint(checkpoint), checkpoint), checkpoint)
+
+
+def _load_strict(model: nn.Module, state: Mapping, path: str | os.PathLike[str]) -> nn.Module:
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
+        # torch lists every problem on its own line; one line reads better in a CLI.
+        lines = [line.strip() for line in str(error).splitlines()[1:] if line.strip()]
+        detail = "; ".join(lines) or str(error)
+        detail = detail if len(detail) <= 400 else detail[:400] + " ..."
         raise ValueError(
-            f"The checkpoint {path} does not fit the {type(model).__name__} built: {error}"
-        ) from error
+            f"The checkpoint {path} does not fit the {type(model).__name__} built: {detail}. "
+            "Name the architecture (and num_classes) the weights were saved from."
+        ) from None
     return model
 
 
