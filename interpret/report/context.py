@@ -117,13 +117,11 @@ class ReportContext:
     def stage(self, name: str) -> Iterator[None]:
         """Time a stage of the run; its wall time goes to :attr:`timings` and the log."""
         start = time.perf_counter()
-        try:
-            yield
-        finally:
-            seconds = time.perf_counter() - start
-            self.timings[name] = self.timings.get(name, 0.0) + seconds
-            if seconds >= 0.05:
-                self.log(f"{name}: {seconds:.1f} s")
+        yield
+        seconds = time.perf_counter() - start
+        self.timings[name] = self.timings.get(name, 0.0) + seconds
+        if seconds >= 1.0:
+            self.log(f"{name}: {seconds:.1f} s")
 
     # -- sources ---------------------------------------------------------------------------
     def source(self, name: str) -> Source:
@@ -186,16 +184,10 @@ class ReportContext:
         raise ValueError(f"Unknown source {name!r}; sources are main, digits, faces.")
 
     def _name_outputs(self, model: LoadedModel, data: DataSource) -> LoadedModel:
-        """Name a model's unnamed outputs by the data's classes when the counts agree."""
-        if model.class_names is not None or not data.class_names:
+        """Name a model's outputs by the data's classes when it returns that many scores."""
+        if not data.class_names or self._count_outputs(model, data) != len(data.class_names):
             return model
-        if self._count_outputs(model, data) == len(data.class_names):
-            model.class_names = tuple(data.class_names)
-            model.notes.append(
-                f"Outputs are named by the data's classes ({', '.join(data.class_names[:6])}"
-                f"{', ...' if len(data.class_names) > 6 else ''}), in order."
-            )
-        return model
+        return model.with_class_names(data.class_names)
 
     def source_key(self, name: str) -> str:
         """A hash of what determines the source's numbers, without building it if avoidable."""

@@ -190,7 +190,7 @@ def run_report(
         raise ValueError("The report needs an output folder.")
     out = Path(config.out)
     _check_out(out)
-    names = registry.resolve_names(config.analyzers)
+    names = registry.resolve_names(config.analyzers, config.wants)
     logger = _Log(config.progress, log)
     ctx = ReportContext(config, cache_dir=cache_dir, log=logger)  # checks the device
     created = _missing_parents(out)

@@ -55,7 +55,7 @@ def tiny_config(tmp_path: Path, image_folder: Path):
             out=out or tmp_path / "out",
             model="interpret.testing:chain_cnn",
             data=(str(image_folder),),
-            analyzers=tuple(analyzers),
+            analyzers=None if analyzers is None else tuple(analyzers),
             image_size=32,
             batch_size=4,
             progress=False,

@@ -215,6 +215,10 @@ def test_each_analyzer_command(command: str, tmp_path: Path, image_folder: Path)
 
     out = tmp_path / f"{command}.png"
     sets = [arg for item in _TINY_SETS[command] for arg in ("--set", item)]
+    if command == "selectivity":  # needs classes: two class folders of the photos
+        for i, path in enumerate(sorted(image_folder.glob("*.png"))):
+            (image_folder / f"class{i % 2}").mkdir(exist_ok=True)
+            path.rename(image_folder / f"class{i % 2}" / path.name)
     argv = [
         command,
         "--model",

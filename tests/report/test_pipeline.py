@@ -62,7 +62,6 @@ def test_report_files_and_escaping(tiny_config, counting) -> None:
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [
             MARKER,
-            "cache",
             "figures",
             "index.html",
             "report.json",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+from collections.abc import Callable
 
 from interpret.report.sections.base import Figure, Section, SectionOutput, Table, check_params
 
@@ -79,11 +80,21 @@ def get(name: str) -> Section:
     return _REGISTRY[name]()
 
 
-def resolve_names(names: tuple[str, ...] | list[str] | None) -> list[str]:
-    """Check ``names`` (``None``: all) and return them in report order, without repeats."""
+def resolve_names(
+    names: tuple[str, ...] | list[str] | None, wants: Callable[[str], bool] | None = None
+) -> list[str]:
+    """Check ``names`` and return them in report order, without repeats.
+
+    ``None`` stands for every section, less the demo sections whose bundled extra
+    ``wants(extra)`` declines (a section named explicitly always runs).
+    """
     known = available()
     if names is None:
-        return known
+        return [
+            n
+            for n in known
+            if _REGISTRY[n].demo is None or wants is None or wants(_REGISTRY[n].demo)
+        ]
     for name in names:
         get(name)  # raises for unknown names
     wanted = set(names)

@@ -102,6 +102,9 @@ class Section:
     sources: ClassVar[tuple[str, ...]] = ("main",)
     version: ClassVar[int] = 1
     """Bump when the computation changes, so that saved results are not reused."""
+    demo: ClassVar[str | None] = None
+    """The bundled extra (``"digits"``) a demo section shows; it is part of a report only
+    when that extra is (:meth:`ReportConfig.wants`) or when it is asked for by name."""
 
     def skip_reason(self, ctx: ReportContext) -> str | None:
         """Why this section cannot run on these inputs (``None``: it can)."""

@@ -41,14 +41,7 @@ class DeconvnetSwitchesSection(Section):
     )
     defaults: dict[str, Any] = {"sites": ["features.5", "features.13"], "k": 9, "channels": 4}
     sources = ("digits",)
-
-    def skip_reason(self, ctx: Any) -> str | None:
-        if ctx.config.wants("digits"):
-            return None
-        return (
-            "a bundled demo, shown in the default report or with --extras digits; the "
-            "deconvnet section walks your own model"
-        )
+    demo = "digits"
 
     def params(self, ctx: Any) -> dict[str, Any]:
         params = check_params(self.name, self.defaults, ctx.config.section_params(self.name))

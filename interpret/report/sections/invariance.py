@@ -57,8 +57,8 @@ class InvarianceSection(Section):
         outputs = ctx.label_outputs("main")
         labels = None
         if outputs is not None:
-            targets = [int(src.data.dataset.targets[i]) for i in index]
-            if all(t >= 0 for t in targets):
+            targets = [int(src.data.targets[i]) for i in index] if src.data.targets else []
+            if targets and all(t >= 0 for t in targets):
                 labels = [outputs[t] for t in targets]
         return invariance_curves(
             src.model.model,
@@ -110,7 +110,7 @@ class InvarianceSection(Section):
 def _one_per_class(ctx: Any, count: int) -> list[int]:
     """Dataset positions of the first image of each of the first ``count`` classes (the
     first ``count`` images for unlabelled data)."""
-    targets = list(getattr(ctx.source("main").data.dataset, "targets", ()))
+    targets = ctx.source("main").data.targets
     firsts: dict[int, int] = {}
     for i, t in enumerate(targets):
         if int(t) >= 0:

@@ -130,7 +130,7 @@ class OcclusionSection(Section):
         figures = []
         for row, (index, why) in enumerate(zip(info["images"], info["why"])):
             target = int(result.target[row])
-            label = int(src.data.dataset.targets[index]) if _has_targets(src) else -1
+            label = int(src.data.targets[index]) if src.data.targets else -1
             truth = ctx.data_classes("main")[label] if label >= 0 else "unlabelled"
             caption = (
                 f"{src.data.item_names[index]} (class {truth}; {why}). Target: "
@@ -186,7 +186,3 @@ class OcclusionSection(Section):
                 rows,
             )
         ]
-
-
-def _has_targets(src: Any) -> bool:
-    return hasattr(src.data.dataset, "targets")
