@@ -44,8 +44,8 @@ class OcclusionSection(Section):
     defaults: dict[str, Any] = {
         "images": None,
         "max_images": 8,
-        "window": 48,
-        "stride": 16,
+        "window": None,
+        "stride": None,
         "fill": "gray",
         "site": "auto",
         "target": None,
@@ -69,6 +69,11 @@ class OcclusionSection(Section):
                 f"occlusion route must be 'auto', 'reverse' or 'gradient', not {params['route']!r}."
             )
         params["label_outputs"] = ctx.label_outputs("main")
+        side = min(ctx.source("main").data.dataset[0][0].shape[-2:])
+        if params["window"] is None:  # the paper's 48 px of 224, at any input size
+            params["window"] = max(4, round(side * 48 / 224))
+        if params["stride"] is None:
+            params["stride"] = max(1, round(params["window"] / 3))
         return params
 
     def analyzers(self, ctx: Any, params: dict[str, Any]) -> dict[str, list[Any]]:
