@@ -264,8 +264,11 @@ class LabelledImages(Dataset[tuple[Tensor, int]]):
     ) -> None:
         if not isinstance(preprocess, Preprocess):
             raise TypeError(f"preprocess must be a Preprocess, not {type(preprocess).__name__}.")
-        self.files: tuple[Path, ...] = tuple(Path(f) for f in files)
-        self.targets: tuple[int, ...] = tuple(as_label(t, str(f)) for t, f in zip(targets, files))
+        self.files: tuple[Path, ...] = tuple(f if isinstance(f, Path) else Path(f) for f in files)
+        self.targets: tuple[int, ...] = tuple(
+            t if type(t) is int and t >= -1 else as_label(t, str(f))
+            for t, f in zip(targets, self.files)
+        )
         self.classes: tuple[str, ...] = tuple(classes)
         self.names: tuple[str, ...] = (
             tuple(names) if names is not None else tuple(f.name for f in self.files)

@@ -231,7 +231,9 @@ def _checked(
     if not chosen:
         raise ValueError(f"None of the {len(skipped)} images in {name} can be read.")
     subset = images.subset(sorted(chosen))
-    stats = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in subset.files]
+    stats = [
+        (str(p), s.st_size, s.st_mtime_ns) for p, s in zip(subset.files, map(os.stat, subset.files))
+    ]
     key = _digest(stats, subset.targets, subset.classes, preprocess, labels, max_images, seed)
     attributes = subset.attribute_names if subset.attributes is not None else None
     return DataSource(

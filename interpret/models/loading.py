@@ -298,7 +298,7 @@ def _load_strict(model: nn.Module, state: Mapping, path: str | os.PathLike[str])
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
         # torch lists every problem on its own line; one line reads better in a CLI.
-        lines = [line.strip() for line in str(error).splitlines()[1:] if line.strip()]
+        lines = [line.strip().rstrip(".") for line in str(error).splitlines()[1:] if line.strip()]
         detail = "; ".join(lines) or str(error)
         detail = detail if len(detail) <= 400 else detail[:400] + " ..."
         raise ValueError(
