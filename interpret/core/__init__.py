@@ -1,7 +1,7 @@
 """The capture core: sites, hooks, the one-pass scan, accumulators and results."""
 
 from interpret.core.accumulators import Histogram, Reservoir, RunningMoments, TopK, uniform_keys
-from interpret.core.analyzer import Analyzer, Batch
+from interpret.core.analyzer import Analyzer, Batch, bind_sites
 from interpret.core.batches import dataset_length, iterate_batches
 from interpret.core.capture import (
     Captured,
@@ -13,9 +13,10 @@ from interpret.core.capture import (
 )
 from interpret.core.checkpoint import ScanCheckpoint
 from interpret.core.distributed import Shard, current_shard, gather_and_merge
+from interpret.core.feature_sites import expand_sites, feature_sites
 from interpret.core.results import Result, atomic_write, load_result
 from interpret.core.scan import model_device, scan
-from interpret.core.sites import Site, get_module, list_sites, resolve_sites
+from interpret.core.sites import Site, expand_keys, get_module, list_sites, resolve_sites
 from interpret.core.state import HookSet, hook_count, preserved_state
 from interpret.core.stats import ActivationStats, ActivationStatsResult, SiteStats
 
@@ -37,10 +38,14 @@ __all__ = [
     "StopForward",
     "TopK",
     "atomic_write",
+    "bind_sites",
     "capture",
     "checked_forward",
     "current_shard",
     "dataset_length",
+    "expand_keys",
+    "expand_sites",
+    "feature_sites",
     "gather_and_merge",
     "get_module",
     "hook_count",

@@ -9,7 +9,13 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from interpret.core.sites import Site, SiteSelector, resolve_sites
+from interpret.core.sites import (
+    Site,
+    SiteSelector,
+    exact_sites,
+    missing_call_message,
+    resolve_sites,
+)
 from interpret.core.state import HookSet, preserved_state
 
 __all__ = ["capture", "Captured", "CaptureMode", "checked_forward"]
@@ -22,23 +28,42 @@ class Captured(Mapping[str, Tensor]):
 
     A module called several times in one forward gives ``name``, ``name#1``, ... in
     call order. The store is cleared whenever the model's own forward starts, so it
-    always holds exactly one forward's activations.
+    always holds exactly one forward's activations, in the order the forward made them.
     """
 
-    def __init__(self, sites: list[Site]) -> None:
+    def __init__(self, sites: list[Site], calls: Iterable[Site] = ()) -> None:
         self.sites = sites
+        self._wanted_calls = [site for site in calls if site.call is not None]
         self._store: dict[str, Tensor] = {}
         self._calls: dict[Site, int] = {}
+        self._keep: frozenset[str] | None = None
 
     def clear(self) -> None:
         self._store.clear()
         self._calls.clear()
 
-    def _put(self, site: Site, tensor: Tensor) -> None:
+    def keep_only(self, keys: Iterable[str] | None) -> None:
+        """Store only these keys from now on (calls are still counted); ``None``: all.
+
+        :func:`interpret.scan` uses it once the analyzers' sites are known, so a hooked
+        module whose other calls nobody reads costs no copies.
+        """
+        self._keep = None if keys is None else frozenset(keys)
+
+    def _next_key(self, site: Site) -> str | None:
+        """Count one call of ``site``; its key, or ``None`` when it is not to be stored."""
         count = self._calls.get(site, 0)
         self._calls[site] = count + 1
         key = str(site) if count == 0 else f"{site}#{count}"
-        self._store[key] = tensor
+        return None if self._keep is not None and key not in self._keep else key
+
+    def check_calls(self) -> None:
+        """``ValueError`` for an exact ``name#k`` the last forward did not reach."""
+        for site in self._wanted_calls:
+            calls = self._calls.get(site.hooked, 0)
+            if calls <= (site.call or 0):
+                keys = [str(site.hooked)] + [f"{site.hooked}#{i}" for i in range(1, calls)]
+                raise ValueError(missing_call_message(site, keys[:calls]))
 
     def __getitem__(self, key: str) -> Tensor:
         try:
@@ -104,8 +129,11 @@ def capture(
     model:
         Any ``nn.Module``, on any device.
     sites:
-        Names (``"features.3"``, ``"block:0"`` for a tuple element), glob patterns
-        (``"features.*"``) or module classes; see :func:`interpret.core.sites.resolve_sites`.
+        Names (``"features.3"``, ``"block:0"`` for a tuple element, ``"layer1.0.relu#1"``
+        for the second call of a module), glob patterns (``"features.*"``) or module
+        classes; see :func:`interpret.core.sites.resolve_sites`. Each module is hooked
+        once and every call of it is recorded (``name``, ``name#1``, ...); a ``#k`` the
+        forward does not reach raises ``ValueError`` when the forward ends.
     mode:
         ``"observe"`` stores ``output.detach().clone()``: an in-place op after the site
         (``nn.ReLU(inplace=True)``) cannot change what was captured. ``"grad"`` stores
@@ -132,23 +160,27 @@ def capture(
     if mode not in ("observe", "grad"):
         raise ValueError(f"mode must be 'observe' or 'grad', not {mode!r}.")
     resolved = resolve_sites(model, sites)
-    captured = Captured(resolved)
+    captured = Captured(resolved, exact_sites(sites))
     modules = dict(model.named_modules())
     hooks = HookSet()
     detach = mode == "observe"
 
     def make_hook(site: Site):
         def hook(_module: nn.Module, _inputs: Any, output: Any) -> None:
-            tensor = select_output(site, output)
-            captured._put(site, tensor.detach().clone() if detach else tensor.clone())
+            key = captured._next_key(site)
+            if key is not None:
+                tensor = select_output(site, output)
+                captured._store[key] = tensor.detach().clone() if detach else tensor.clone()
 
         return hook
 
     with preserved_state(model):
         try:
             hooks.add(model.register_forward_pre_hook(lambda *_: captured.clear()))
-            for site in resolved:
+            for site in dict.fromkeys(s.hooked for s in resolved):
                 hooks.add(modules[site.module].register_forward_hook(make_hook(site)))
+            if captured._wanted_calls:
+                hooks.add(model.register_forward_hook(lambda *_: captured.check_calls()))
             yield captured
         finally:
             hooks.undo()

@@ -13,12 +13,13 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
-from interpret.core.analyzer import Analyzer, Batch
+from interpret.core.analyzer import Analyzer, Batch, bind_sites
 from interpret.core.batches import dataset_length, iterate_batches
 from interpret.core.capture import CaptureMode, capture, checked_forward
 from interpret.core.checkpoint import ScanCheckpoint
 from interpret.core.distributed import current_shard, gather_and_merge
 from interpret.core.results import Result
+from interpret.core.sites import expand_keys
 from interpret.core.state import preserved_state
 
 __all__ = ["scan", "model_device"]
@@ -107,7 +108,12 @@ def scan(
         (rows numbered in iteration order; sharding and resuming need a Dataset).
     analyzers:
         Objects following :class:`~interpret.core.analyzer.Analyzer`. Sites wanted by
-        several analyzers are hooked once; each batch costs one forward.
+        several analyzers are hooked once; each batch costs one forward. Their site
+        selectors (globs such as ``"layer1.*"``, repeated calls such as
+        ``"layer1.0.relu#1"``) are resolved once, after the first forward, into the
+        concrete capture keys (:func:`~interpret.core.analyzer.bind_sites`): a
+        single-site analyzer whose selector matches several sites, a ``#k`` the module
+        does not reach or a pattern whose modules never run is a ``ValueError`` then.
     device:
         Where to run; default and only choice: the model's device (a different one is
         a ``ValueError``, not a silent copy of the model).
@@ -194,7 +200,10 @@ def scan(
                 inputs = _check_inputs(inputs, allow_nonfinite).to(run_device, non_blocking=True)
                 if channels_last and inputs.ndim == 4:
                     inputs = inputs.contiguous(memory_format=torch.channels_last)
-                outputs = _forward(model, inputs, needs_grad, amp, run_device, step == done + 1)
+                first = step == done + 1
+                outputs = _forward(model, inputs, needs_grad, amp, run_device, first)
+                if first and sites:
+                    acts.keep_only(_bind(model, analyzers, list(acts)))
                 batch = Batch(inputs, index, _as_labels(labels), outputs, meta)
                 with torch.no_grad():
                     for analyzer in analyzers:
@@ -210,6 +219,16 @@ def scan(
     if saver is not None:
         saver.finish()
     return results
+
+
+def _bind(model: nn.Module, analyzers: list[Any], keys: list[str]) -> set[str]:
+    """Resolve every analyzer's selectors against one forward's keys and bind them;
+    returns the keys any analyzer reads."""
+    resolved = [expand_keys(model, a.sites, keys) if a.sites else [] for a in analyzers]
+    for analyzer, concrete in zip(analyzers, resolved):
+        if concrete:
+            bind_sites(analyzer, concrete)
+    return {key for concrete in resolved for key in concrete}
 
 
 @contextlib.contextmanager

@@ -2,9 +2,17 @@
 
 A *site* is a qualified module name as ``model.named_modules()`` spells it
 (``"features.3"``, ``"layer2.0.conv1"``), optionally followed by ``":key"`` to pick
-one element of a module that returns a tuple (``":0"``) or a dict (``":logits"``).
+one element of a module that returns a tuple (``":0"``) or a dict (``":logits"``), and
+by ``"#k"`` to pick the ``k+1``-th call of a module run several times in one forward
+(``"layer1.0.relu#1"``: the second call of that ReLU, the output of a torchvision
+ResNet block). The canonical spelling is ``module:key#k``, as :class:`Captured` keys
+are spelled; ``module#k:key`` is accepted too. The first call has no suffix.
+
 Selectors accepted by :func:`resolve_sites` are exact names, glob patterns
-(``"features.*"``) and module classes (``nn.Conv2d``).
+(``"features.*"``, ``"layer?.*.relu#1"``) and module classes (``nn.Conv2d``). Which
+calls a selector stands for is known only after a forward: :func:`expand_keys` turns
+selectors into the concrete keys one forward captured (an exact name: that key; a
+pattern or class: every call of every matching module that ran).
 """
 
 from __future__ import annotations
@@ -16,25 +24,65 @@ from dataclasses import dataclass
 
 from torch import nn
 
-__all__ = ["Site", "list_sites", "resolve_sites", "get_module", "SiteSelector"]
+__all__ = [
+    "Site",
+    "SiteSelector",
+    "exact_sites",
+    "expand_keys",
+    "get_module",
+    "list_sites",
+    "missing_call_message",
+    "resolve_sites",
+]
 
 SiteSelector = str | type[nn.Module]
 
 
 @dataclass(frozen=True)
 class Site:
-    """One hook site: a module name and, for tuple/dict outputs, the element to take."""
+    """One hook site: a module name, for tuple/dict outputs the element to take, and
+    for a module called several times per forward the call (``None``: the first call,
+    or for a pattern every call; ``k >= 1``: the call spelled ``#k``)."""
 
     module: str
     key: str | None = None
+    call: int | None = None
 
     @classmethod
     def parse(cls, text: str) -> Site:
+        """``"name"``, ``"name:key"``, ``"name#k"``, ``"name:key#k"`` or ``"name#k:key"``."""
         module, sep, key = text.partition(":")
-        return cls(module, key if sep else None)
+        module, call = _split_call(module, text)
+        key, key_call = _split_call(key, text)
+        if call is not None and key_call is not None:
+            raise ValueError(f"Site {text!r} names two calls; write 'module:key#k'.")
+        return cls(module, key if sep else None, key_call if call is None else call)
+
+    @property
+    def hooked(self) -> Site:
+        """The site without its call: what one forward hook on the module records."""
+        return Site(self.module, self.key)
 
     def __str__(self) -> str:
-        return self.module if self.key is None else f"{self.module}:{self.key}"
+        text = self.module if self.key is None else f"{self.module}:{self.key}"
+        return text if self.call is None else f"{text}#{self.call}"
+
+
+def _split_call(text: str, whole: str) -> tuple[str, int | None]:
+    head, sep, tail = text.rpartition("#")
+    if not sep:
+        return text, None
+    if not tail.isdigit():
+        raise ValueError(
+            f"Site {whole!r}: '#' must be followed by a call number, as in "
+            "'layer1.0.relu#1' (the second call of that module in one forward)."
+        )
+    if int(tail) == 0:
+        raise ValueError(
+            f"Site {whole!r}: the first call of a module has no suffix ({head!r}); "
+            "'#1' is its second call, '#2' its third."
+        )
+    return head, int(tail)
 
 
 def list_sites(model: nn.Module) -> list[str]:
@@ -79,8 +127,15 @@ def resolve_sites(model: nn.Module, selectors: SiteSelector | Iterable[SiteSelec
     model:
         Any ``nn.Module``.
     selectors:
-        One selector or several: an exact name (optionally ``"name:key"``), a glob
-        pattern over names (``"features.*"``, ``"layer?.0.conv1"``) or a module class.
+        One selector or several: an exact name (optionally ``"name:key"`` and/or
+        ``"name#k"``), a glob pattern over names (``"features.*"``, ``"layer?.0.conv1"``,
+        ``"layer*.relu#1"``) or a module class.
+
+    Returns
+    -------
+    list of Site
+        Sorted by module order. ``Site.call`` keeps a ``#k``; whether the module is
+        really called ``k + 1`` times is known after a forward (see :func:`expand_keys`).
 
     Raises
     ------
@@ -90,9 +145,7 @@ def resolve_sites(model: nn.Module, selectors: SiteSelector | Iterable[SiteSelec
     TypeError
         A selector that is neither a string nor an ``nn.Module`` subclass.
     """
-    if isinstance(selectors, (str, type)):
-        selectors = [selectors]
-    selectors = list(selectors)
+    selectors = _as_list(selectors)
     if not selectors:
         raise ValueError("No site given: pass at least one module name, pattern or class.")
     modules = [(name, module) for name, module in model.named_modules() if name]
@@ -106,8 +159,8 @@ def resolve_sites(model: nn.Module, selectors: SiteSelector | Iterable[SiteSelec
                 raise ValueError(f"No module of type {selector.__name__} in the model.")
         elif isinstance(selector, str):
             site = Site.parse(selector)
-            if any(ch in site.module for ch in "*?["):
-                hits = [Site(n, site.key) for n in fnmatch.filter(names, site.module)]
+            if _is_pattern(site.module):
+                hits = [Site(n, site.key, site.call) for n in fnmatch.filter(names, site.module)]
                 if not hits:
                     raise ValueError(
                         f"Pattern {selector!r} matches no site; interpret.list_sites(model) "
@@ -124,4 +177,95 @@ def resolve_sites(model: nn.Module, selectors: SiteSelector | Iterable[SiteSelec
             )
         for hit in hits:
             chosen[hit] = None
-    return sorted(chosen, key=lambda s: (order[s.module], s.key or ""))
+    return sorted(chosen, key=lambda s: (order[s.module], s.key or "", s.call or 0))
+
+
+def _is_pattern(name: str) -> bool:
+    return any(ch in name for ch in "*?[")
+
+
+def _as_list(selectors: SiteSelector | Iterable[SiteSelector]) -> list[SiteSelector]:
+    if isinstance(selectors, (str, type)):
+        return [selectors]
+    return list(selectors)
+
+
+def exact_sites(selectors: SiteSelector | Iterable[SiteSelector]) -> list[Site]:
+    """The selectors that name one site exactly (no pattern, no class), parsed."""
+    return [
+        Site.parse(s)
+        for s in _as_list(selectors)
+        if isinstance(s, str) and not _is_pattern(Site.parse(s).module)
+    ]
+
+
+def missing_call_message(site: Site, keys: Iterable[str]) -> str:
+    """Why ``site`` (an exact site, maybe with ``#k``) is not among the captured ``keys``."""
+    calls = [k for k in keys if Site.parse(k).hooked == site.hooked]
+    name = str(site.hooked)
+    if not calls:
+        return (
+            f"{name} is not called in the model's forward, so nothing is captured there; "
+            "choose a site that runs (interpret.expand_sites(model, '*', example) lists "
+            "every captured site)."
+        )
+    times = "once" if len(calls) == 1 else f"{len(calls)} times"
+    return f"{name} is called {times} per forward ({', '.join(calls)}); there is no #{site.call}."
+
+
+def expand_keys(
+    model: nn.Module, selectors: SiteSelector | Iterable[SiteSelector], keys: Sequence[str]
+) -> list[str]:
+    """The concrete capture keys that ``selectors`` stand for, given one forward's ``keys``.
+
+    Parameters
+    ----------
+    model:
+        The model the keys were captured from (patterns and classes match its names).
+    selectors:
+        As for :func:`resolve_sites`. An exact name stands for that one key
+        (``"layer1.0.relu"`` is the first call, ``"layer1.0.relu#1"`` the second); a
+        pattern or module class for every captured call of every module it matches
+        (``"layer1.*"`` gives ``layer1.0.relu`` and ``layer1.0.relu#1``); a pattern with
+        ``#k`` for call ``k`` of each matching module that has one.
+    keys:
+        The keys of a :class:`~interpret.core.capture.Captured` after one forward with
+        hooks on (at least) the selected modules, in the order the forward produced them.
+
+    Returns
+    -------
+    list of str
+        In the order the forward produced them (as ``keys``), each key once.
+
+    Raises
+    ------
+    ValueError
+        An exact site that was not captured (a ``#k`` beyond the module's calls, a module
+        the forward never runs), or a pattern or class none of whose modules ran.
+    """
+    chosen: dict[str, None] = {}
+    parsed = {key: Site.parse(key) for key in keys}
+    for selector in _as_list(selectors):
+        sites = resolve_sites(model, selector)
+        if exact_sites([selector]):
+            key = str(sites[0])
+            if key not in parsed:
+                raise ValueError(missing_call_message(sites[0], keys))
+            hits = [key]
+        else:
+            wanted = {s.hooked: s.call for s in sites}
+            hits = [
+                key
+                for key, site in parsed.items()
+                if site.hooked in wanted and wanted[site.hooked] in (None, site.call)
+            ]
+            if not hits:
+                shown = ", ".join(str(s) for s in sites[:6]) + (" ..." if len(sites) > 6 else "")
+                label = selector if isinstance(selector, str) else selector.__name__
+                raise ValueError(
+                    f"{label!r} matches modules ({shown}) but captured nothing in a forward: "
+                    "none of them runs (or has that call). interpret.expand_sites(model, "
+                    "'*', example) lists every captured site."
+                )
+        chosen.update(dict.fromkeys(hits))
+    return [key for key in parsed if key in chosen]

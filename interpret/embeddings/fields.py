@@ -109,15 +109,20 @@ class _Reached(Exception):
 def run_to_site(model: nn.Module, site: str, x: Tensor) -> Tensor:
     """The site's output for input ``x``, without running the layers after it.
 
-    The forward is cut short by a hook on the site's module (its first call), which is
-    removed again on every exit path. Gradients flow as usual when enabled.
+    The forward is cut short by a hook on the site's module (at the call ``#k`` names,
+    else its first), which is removed again on every exit path. Gradients flow as usual
+    when enabled.
     """
     parsed = Site.parse(site)
     module = get_module(model, parsed.module)
     hooks = HookSet()
+    calls = 0
 
     def hook(_module: nn.Module, _inputs: object, output: object) -> None:
-        raise _Reached(select_output(parsed, output))
+        nonlocal calls
+        calls += 1
+        if calls > (parsed.call or 0):
+            raise _Reached(select_output(parsed, output))
 
     hooks.add(module.register_forward_hook(hook))
     try:
@@ -126,6 +131,8 @@ def run_to_site(model: nn.Module, site: str, x: Tensor) -> Tensor:
         return reached.value
     finally:
         hooks.undo()
+    if calls:
+        raise ValueError(f"{parsed.module} is called {calls} times per forward; no #{parsed.call}.")
     raise ValueError(f"Site {site!r} is never called in the model's forward pass.")
 
 

@@ -244,6 +244,12 @@ class PatchEmbeddings:
     def _field_for(
         model: nn.Module, site: str, input_size: tuple[int, int] | None
     ) -> ReceptiveField | FieldGrid:
+        if any(ch in site for ch in "*?["):
+            raise ValueError(
+                f"With model= the receptive fields are measured when PatchEmbeddings is "
+                f"built, so give one concrete site, not the pattern {site!r}: "
+                "interpret.expand_sites(model, pattern, example) lists its sites."
+            )
         try:
             return receptive_field(model, Site.parse(site).module)
         except ValueError as err:

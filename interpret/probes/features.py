@@ -156,7 +156,7 @@ class FeatureCollector:
         self.max_images = max_images
         self.seed = int(seed)
         self.images_seen = 0
-        self._features: dict[str, list[Tensor]] = {s: [] for s in names}
+        self._features: dict[str, list[Tensor]] = {}  # per site, filled in update
         self._labels: list[Tensor] = []
         self._index: list[Tensor] = []
         self._rows = 0
@@ -168,7 +168,8 @@ class FeatureCollector:
                 "or dicts with a 'label' entry."
             )
         for site in self.sites:
-            self._features[site].append(pool_features(activations[site], self.pool).cpu())
+            pooled = pool_features(activations[site], self.pool).cpu()
+            self._features.setdefault(site, []).append(pooled)
         self._labels.append(batch.labels.detach().long().cpu().clone())
         self._index.append(batch.index.detach().long().cpu().clone())
         self.images_seen += int(batch.index.numel())
@@ -177,7 +178,8 @@ class FeatureCollector:
             self._compact()
 
     def _concat(self) -> tuple[dict[str, Tensor], Tensor, Tensor]:
-        feats = {s: torch.cat(v) if v else torch.empty(0, 0) for s, v in self._features.items()}
+        parts = {s: self._features.get(s, []) for s in self.sites}
+        feats = {s: torch.cat(v) if v else torch.empty(0, 0) for s, v in parts.items()}
         labels = torch.cat(self._labels) if self._labels else torch.empty(0, dtype=torch.long)
         index = torch.cat(self._index) if self._index else torch.empty(0, dtype=torch.long)
         return feats, labels, index
@@ -200,7 +202,7 @@ class FeatureCollector:
         if same != (self.sites, self.pool, self.max_images, self.seed):
             raise ValueError("Cannot merge FeatureCollectors built with different parameters.")
         for site in self.sites:
-            self._features[site].extend(other._features[site])
+            self._features.setdefault(site, []).extend(other._features.get(site, []))
         self._labels.extend(other._labels)
         self._index.extend(other._index)
         self.images_seen += other.images_seen
