@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
+from interpret.core.feature_sites import feature_sites
 from interpret.data.resolve import DataSource, resolve_data
 from interpret.models.cached import ZFNET_RECIPE, default_cache_dir, trained_zfnet_digits
 from interpret.models.resolve import LoadedModel, resolve_device, resolve_model
 from interpret.report.config import ReportConfig
 
-__all__ = ["ReportContext", "Source", "feature_sites"]
+__all__ = ["ReportContext", "Source"]
 
 _KNOWN_SITES = {
     "efficientnet_lite0": [
@@ -44,7 +44,6 @@ _KNOWN_SITES = {
 }
 FACES_SIZE = 128
 """Side at which the 25x25 LFW faces are fed to the main model."""
-_ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.SiLU, nn.GELU, nn.LeakyReLU, nn.ELU, nn.Hardswish)
 
 
 @dataclass
@@ -62,26 +61,6 @@ class Source:
 
 def _digest(*parts: Any) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
-
-
-def feature_sites(model: nn.Module, example: torch.Tensor) -> list[str]:
-    """Sites with ``(N, C, h, w)`` outputs, in execution order: activations if any, else convs.
-
-    ``example`` is one input ``(C, H, W)``. Used to choose default sites for models the
-    report does not know.
-    """
-    from interpret.core import capture
-
-    names = [n for n, m in model.named_modules() if n and isinstance(m, _ACTIVATIONS)]
-    if not names:
-        names = [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
-    if not names:
-        return []
-    with torch.inference_mode(), capture(model, names) as acts:
-        model(example[None].to(next(iter(model.parameters())).device))
-        order = [k for k in acts if acts[k].ndim == 4 and "#" not in k]
-    # Keep the last of runs of sites with equal shape (the output of each stage).
-    return order
 
 
 class ReportContext:
