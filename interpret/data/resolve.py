@@ -109,8 +109,9 @@ def resolve_data(
         The model's :class:`interpret.data.Preprocess` (a fixed size of 224 is used
         when it has none, so that images batch together).
     labels:
-        ``"auto"``: class folders / CSV labels when there are any; ``"folders"``:
-        require class folders; ``"none"``: every label ``-1``.
+        For folders and CSV files: ``"auto"``, class folders / CSV labels when there
+        are any; ``"folders"``, require class folders; ``"none"``, every label ``-1``.
+        Bundled and factory data keep their own labels (``"folders"`` is refused).
     max_images:
         Keep this many items, a stratified sample over the classes (round-robin over
         classes, each shuffled with ``seed``), in dataset order. Deterministic.
