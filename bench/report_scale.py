@@ -96,6 +96,12 @@ def run_report(work: Path, folder: Path, out: Path) -> dict:
     return measured
 
 
+def _shares(stages: dict[str, float]) -> dict[str, float]:
+    """Each top-level stage's share of the wall time of all top-level stages."""
+    top = {k: v for k, v in stages.items() if " / " not in k}
+    return {k: round(v / sum(top.values()), 3) for k, v in top.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", type=int, default=1000)
@@ -110,12 +116,13 @@ def main() -> None:
             write_folder(folder, count, seed=count)
             runs[count] = run_report(work, folder, work / f"report{count}")
             run = runs[count]
-            total = sum(run["stages"].values())
+            top = {k: v for k, v in run["stages"].items() if " / " not in k}
+            total = sum(top.values())
             print(
                 f"{count} images: CPU {run['cpu']:.1f} s, wall {run['wall']:.1f} s, "
                 f"peak RSS {run['peak_kib'] / 1024:.0f} MiB"
             )
-            for stage, seconds in sorted(run["stages"].items(), key=lambda kv: -kv[1]):
+            for stage, seconds in sorted(top.items(), key=lambda kv: -kv[1]):
                 print(f"    {seconds:7.2f} s  {100 * seconds / total:5.1f}%  {stage}")
     small, large = runs[args.small], runs[args.large]
     memory = large["peak_kib"] / small["peak_kib"]
@@ -138,9 +145,7 @@ def main() -> None:
             ),
             "images": [small["images"], large["images"]],
             "timing": "process CPU time of the report's interpreter, one torch thread",
-            "stage_shares_large": {
-                k: round(v / sum(large["stages"].values()), 3) for k, v in large["stages"].items()
-            },
+            "stage_shares_large": _shares(large["stages"]),
         }
     )
 

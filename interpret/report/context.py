@@ -24,7 +24,7 @@ import torch
 
 from interpret.core.feature_sites import feature_sites
 from interpret.data.resolve import DataSource, resolve_data
-from interpret.models.cached import ZFNET_RECIPE, default_cache_dir, trained_zfnet_digits
+from interpret.models.cached import default_cache_dir, trained_zfnet_digits, zfnet_digits_key
 from interpret.models.resolve import LoadedModel, resolve_device, resolve_model
 from interpret.report.config import ReportConfig
 
@@ -91,12 +91,21 @@ class ReportContext:
         self._sites: dict[str, list[str]] = {}
         self._outputs: dict[str, int | None] = {}
         self.timings: dict[str, float] = {}
+        self._stages: list[str] = []
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        """Time a stage of the run; its wall time goes to :attr:`timings` and the log."""
+        """Time a stage of the run; its wall time goes to :attr:`timings` and the log.
+
+        A stage inside another is named ``"outer / inner"`` (its time is part of the
+        outer one's)."""
+        name = " / ".join([*self._stages, name])
+        self._stages.append(name.rpartition(" / ")[2])
         start = time.perf_counter()
-        yield
+        try:
+            yield
+        finally:
+            self._stages.pop()
         seconds = time.perf_counter() - start
         self.timings[name] = self.timings.get(name, 0.0) + seconds
         if seconds >= 1.0:
@@ -151,7 +160,9 @@ class ReportContext:
                     Digits.classes,
                     self.source_key("digits"),
                     "digits",
-                    [note],
+                    (note,),
+                    "weights",
+                    self.device,
                 )
             return Source("digits", model, resolve_data(["digits"], model.preprocess))
         if name == "faces":
@@ -170,11 +181,10 @@ class ReportContext:
 
     def source_key(self, name: str) -> str:
         """A hash of what determines the source's numbers, without building it if avoidable."""
-        import interpret
 
         own_zfnet = self.config.model_name == "zfnet" and self.config.weights is None
         if name == "digits" and not own_zfnet:
-            return _digest("digits", ZFNET_RECIPE, interpret.__version__, torch.__version__)
+            return zfnet_digits_key()
         if name == "faces":
             return _digest("faces", self.source("main").model.key)
         return self.source(name).key

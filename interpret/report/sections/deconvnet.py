@@ -87,7 +87,7 @@ class DeconvnetSection(Section):
         parts = {}
         for i, top in enumerate(streamed["main"]):
             channels = choose_channels(top.values, params["channels"], ctx.generator(i))
-            with ctx.stage(f"deconvnet: project {top.site}"):
+            with ctx.stage(f"project {top.site}"):
                 parts[top.site] = project_top(
                     src.model.model,
                     src.data.dataset,

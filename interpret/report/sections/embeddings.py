@@ -93,7 +93,7 @@ class EmbeddingsSection(Section):
 
     def compute(self, ctx: Any, params: dict[str, Any], streamed: dict) -> Bundle:
         images, patches = streamed["main"]
-        with ctx.stage("embeddings: t-SNE"):
+        with ctx.stage("t-SNE"):
             image_map = _layout(images.vectors, params, ctx.config.seed)
             patch_map = _layout(patches.vectors, params, ctx.config.seed)
         n = len(images.image_index)

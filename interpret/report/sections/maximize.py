@@ -98,13 +98,13 @@ class MaximizeSection(Section):
         model, norm = src.model.model, src.model.preprocess
         if params["classes"]:
             idx = _class_indices(ctx, "main", params["classes"])
-            with ctx.stage("maximize: classes"):
+            with ctx.stage("classes"):
                 parts["classes"] = maximize(
                     model, class_logit(idx), normalize=norm, config=config, seed=seed
                 )
             info["class_titles"] = [ctx.class_name("main", i) for i in idx]
         if params["channels"]:
-            with ctx.stage("maximize: channels"):
+            with ctx.stage("channels"):
                 parts["channels"] = maximize(
                     model,
                     channel(params["channel_site"], params["channels"]),
