@@ -1,6 +1,6 @@
 """The report on a user's own model and labelled images, end to end, as a researcher runs it.
 
-A small max-pooled CNN defined in ``user_models.py`` (given as ``module:factory`` with a
+A small max-pooled CNN defined in ``report_nets.py`` (given as ``module:factory`` with a
 checkpoint), trained for a few seconds on a folder of real photo crops in three classes;
 ``interpret report`` must be about that model and those classes only.
 """
@@ -45,7 +45,7 @@ def _photo_crops(root: Path, per_class: int = 10) -> Path:
 
 def _train(folder: Path, path: Path) -> float:
     """A few seconds of Adam on the folder; saves the state dict, returns train accuracy."""
-    from user_models import small_cnn
+    from report_nets import small_cnn
 
     from interpret.data import IMAGENET, ImageFolderDataset, Preprocess
 
@@ -92,7 +92,7 @@ def test_report_is_about_the_users_model_and_classes(user_setup, tmp_path, chrom
     out = tmp_path / "report"
     code = main(
         [
-            "report", str(out), "--model", "user_models:small_cnn", "--weights", str(weights),
+            "report", str(out), "--model", "report_nets:small_cnn", "--weights", str(weights),
             "--data", str(folder), "--image-size", str(SIDE), "--batch-size", "8", "-q", *TINY,
         ]
     )  # fmt: skip
@@ -145,7 +145,7 @@ def test_one_class_folder_skips_class_sections_and_says_why(user_setup, tmp_path
     out = tmp_path / "report"
     code = main(
         [
-            "report", str(out), "--model", "user_models:small_cnn", "--weights", str(weights),
+            "report", str(out), "--model", "report_nets:small_cnn", "--weights", str(weights),
             "--data", str(single), "--image-size", str(SIDE), "-q",
             "--analyzers", "selectivity,probes,summary",
         ]
