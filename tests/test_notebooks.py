@@ -101,7 +101,9 @@ def test_notebook_runs(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     # Every library figure shows as a picture; each notebook shows some.
     assert figures_without_image(nb) == []
     images = [sum(_is_image(d) for d in _shown(c.outputs)) for c in code]
-    assert sum(images) >= 2, f"{name} shows {sum(images)} pictures"
+    assert any(_shown(c.outputs) for c in code), f"{name} shows nothing"
+    if name != "00_quickstart.ipynb":  # the quickstart shows tables, a card and Markdown
+        assert sum(images) >= 2, f"{name} shows {sum(images)} pictures"
     # Once: no cell shows two pictures (the inline backend's auto-show would add one).
     assert max(images) == 1, [c.source[:60] for c, n in zip(code, images) if n > 1]
     streams = "".join(o.get("text", "") for c in code for o in c.outputs)
