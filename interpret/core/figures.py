@@ -24,7 +24,7 @@ b'\\x89PNG'
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, Literal
 
 from matplotlib.figure import Figure
 
@@ -43,7 +43,10 @@ class InlineFigure(Figure):
 
 
 def new_figure(
-    *, figsize: tuple[float, float], layout: str | None = None, with_axes: bool = False
+    *,
+    figsize: tuple[float, float],
+    layout: Literal["constrained", "compressed", "tight"] | None = None,
+    with_axes: bool = False,
 ) -> Any:
     """A new :class:`InlineFigure` of ``figsize`` inches (optionally with one axes).
 
@@ -52,7 +55,7 @@ def new_figure(
     figsize:
         ``(width, height)`` in inches.
     layout:
-        Passed to ``Figure`` (``"constrained"``, ``"tight"`` or ``None``).
+        Passed to ``Figure`` (``"constrained"``, ``"compressed"``, ``"tight"`` or ``None``).
     with_axes:
         Also add one subplot and return ``(figure, axes)``, the way ``plt.subplots()`` does.
 
