@@ -105,7 +105,7 @@ def test_notebook_runs(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     if name != "00_quickstart.ipynb":  # the quickstart shows tables, a card and Markdown
         assert sum(images) >= 2, f"{name} shows {sum(images)} pictures"
     # Once: no cell shows two pictures (the inline backend's auto-show would add one).
-    assert max(images) == 1, [c.source[:60] for c, n in zip(code, images) if n > 1]
+    assert max(images) <= 1, [c.source[:60] for c, n in zip(code, images) if n > 1]
     streams = "".join(o.get("text", "") for c in code for o in c.outputs)
     assert "IProgress" not in streams and "ipywidgets" not in streams
     # Each tutorial ends with its "on your own model" cell, which shows something.
