@@ -148,7 +148,8 @@ class Result:
         parts = [f"<div class='interpret-result'><b>{title}</b>"]
         summary = getattr(self, "summary", None)
         if callable(summary):
-            parts.append(f"<pre>{html.escape(str(summary()))}</pre>")
+            style = "font-family:monospace;font-size:85%;white-space:pre-wrap"
+            parts.append(f"<pre style='{style}'>{html.escape(str(summary()))}</pre>")
         if _main_figure(type(self)) is not None:
             png = _figure_png(self.plot())
             uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")

@@ -114,12 +114,16 @@ class _Plain(Result):
     values: Tensor
     name: str
 
+    def summary(self) -> str:
+        return f"{self.name}: mean {float(self.values.mean()):.3g}"
+
 
 def test_result_without_main_figure_has_a_card_without_image_and_plot_says_so() -> None:
     result = _Plain(torch.tensor([1.0, 2.5]), "<b>")
     card = result._repr_html_()
     assert "<img" not in card and "&lt;b&gt;" in card
     assert "[1.0, 2.5]" in card
+    assert re.search(r"<pre[^>]*>&lt;b&gt;: mean 1.75</pre>", card)  # summary() first
     with pytest.raises(TypeError, match="no main figure"):
         result.plot()
 
