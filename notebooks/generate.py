@@ -14,10 +14,30 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 HERE = Path(__file__).parent
 
 SETUP = """\
-import matplotlib.pyplot as plt
 import torch
 
 import interpret"""
+
+OWN_MODEL_MD = (
+    "md",
+    """\
+## On your own model
+
+The same calls take your network and your labelled images. Here a randomly initialised
+torchvision ResNet-18 stands in for your model and the sample photos for your data;
+replace the two lines marked `yours` (comments show the usual forms).""",
+)
+
+YOURS = """\
+from interpret.data import IMAGENET, ImageFolderDataset, SamplePhotos
+from interpret.models import load_model
+
+# yours: load_model("resnet50"), load_model("timm:convnext_tiny"),
+#        load_model("my_package.nets:MyNet", checkpoint="weights.pt")
+my_model = load_model("resnet18", pretrained=False)
+# yours: ImageFolderDataset("my_images/", IMAGENET)  (one folder per class)
+my_data = SamplePhotos(IMAGENET)
+"""
 
 NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
     "00_quickstart": [
@@ -58,13 +78,17 @@ from interpret.core import ActivationStats
 from interpret.deconvnet import TopActivations
 
 stats, top = interpret.scan(
-    model, photos, [ActivationStats(["blocks.3", "blocks.5"]), TopActivations("blocks.5", k=3)],
-    progress=False,
+    model, photos, [ActivationStats(["blocks.3", "blocks.5"]), TopActivations("blocks.5", k=3)]
 )
 site = stats.sites["blocks.5"]
 print(site.shape, "mean of channel means:", float(site.mean.mean()))
 print("strongest image per channel (first 8):", [photos.names[i] for i in top.index[:8, 0]])""",
         ),
+        (
+            "md",
+            "A result at the end of a cell shows as a card: its fields with shapes and ranges.",
+        ),
+        ("code", "top"),
         (
             "md",
             """\
@@ -91,6 +115,15 @@ from IPython.display import Markdown
 
 Markdown(run.markdown.read_text().split("## Capture summary")[1][:1200])""",
         ),
+        OWN_MODEL_MD,
+        (
+            "code",
+            YOURS
+            + """
+print(interpret.list_sites(my_model)[:8])
+(my_stats,) = interpret.scan(my_model, my_data, [ActivationStats(["layer2", "layer4"])])
+my_stats""",
+        ),
     ],
     "01_deconvnet": [
         (
@@ -116,9 +149,7 @@ model = efficientnet_lite0()
 photos = SamplePhotos(EFFICIENTNET_LITE0)
 (top,) = interpret.scan(model, photos, [TopActivations("blocks.2", k=4)], progress=False)
 result = project_top(model, photos, top, channels=[3, 7], route="gradient")
-fig = plot_top(result, inverse=lambda x: EFFICIENTNET_LITE0.inverse(x, clamp=True))
-display(fig)
-plt.close(fig)""",
+plot_top(result, inverse=lambda x: EFFICIENTNET_LITE0.inverse(x, clamp=True))""",
         ),
         (
             "md",
@@ -129,8 +160,6 @@ max-pooling layers. A small ZFNet trained for one epoch on the bundled digits:""
         (
             "code",
             """\
-import dataclasses
-
 from interpret.data import Digits
 from interpret.models import train_zfnet, zfnet_digits
 
@@ -138,13 +167,17 @@ net = zfnet_digits()
 train_zfnet(net, Digits(split="train"), epochs=1, lr=0.02)
 test = Digits(split="test")
 (top,) = interpret.scan(net, test, [TopActivations("features.5", k=4)], progress=False)
-# The walk traces the chain with torch.fx: use the `features` Sequential, where the
-# site "features.5" is called "5".
-result = project_top(net.features, test, dataclasses.replace(top, site="5"),
-                     channels=[0, 1], route="reverse")
-fig = plot_top(result, inverse=lambda x: test.preprocess.inverse(x, clamp=True))
-display(fig)
-plt.close(fig)""",
+result = project_top(net, test, top, channels=[0, 1], route="reverse")
+plot_top(result, inverse=lambda x: test.preprocess.inverse(x, clamp=True))""",
+        ),
+        OWN_MODEL_MD,
+        (
+            "code",
+            YOURS
+            + """
+(my_top,) = interpret.scan(my_model, my_data, [TopActivations("layer2", k=4)])
+my_result = project_top(my_model, my_data, my_top, channels=[0, 1], route="gradient")
+plot_top(my_result, inverse=lambda x: IMAGENET.inverse(x, clamp=True))""",
         ),
     ],
     "02_occlusion": [
@@ -169,10 +202,8 @@ from interpret.occlusion.plot import plot_sensitivity
 model = efficientnet_lite0()
 images = SamplePhotos(EFFICIENTNET_LITE0, names=["chelsea"]).stack()
 result = occlusion_sensitivity(model, images, Occluder(48, 16), target=imagenet_index("tabby"))
-fig = plot_sensitivity(result, images, labels=imagenet_labels(),
-                       to_display=lambda x: EFFICIENTNET_LITE0.inverse(x, clamp=True))
-display(fig)
-plt.close(fig)""",
+plot_sensitivity(result, images, labels=imagenet_labels(),
+                 to_display=lambda x: EFFICIENTNET_LITE0.inverse(x, clamp=True))""",
         ),
         (
             "md",
@@ -183,10 +214,21 @@ plt.close(fig)""",
         (
             "code",
             """\
+import matplotlib.pyplot as plt
+
 pixels = result.to_pixels("target_prob")
 plt.imshow(pixels[0], cmap="magma")
 plt.colorbar(label="drop in p(tabby)")
 plt.show()""",
+        ),
+        OWN_MODEL_MD,
+        (
+            "code",
+            YOURS
+            + """
+my_images = my_data.stack()[:1]
+my_result = occlusion_sensitivity(my_model, my_images, Occluder(64, 32), target=0)
+plot_sensitivity(my_result, my_images, to_display=lambda x: IMAGENET.inverse(x, clamp=True))""",
         ),
     ],
     "03_activation_maximization": [
@@ -211,18 +253,23 @@ model = efficientnet_lite0()
 config = preset("lucid", size=96, steps=24)
 classes = [imagenet_index("flamingo"), imagenet_index("goldfish")]
 result = maximize(model, class_logit(classes), normalize=EFFICIENTNET_LITE0, config=config)
-fig = plot_maximize_grid(result, titles=["flamingo", "goldfish"], panel_size=2.5)
-display(fig)
-plt.close(fig)""",
+plot_maximize_grid(result, titles=["flamingo", "goldfish"], panel_size=2.5)""",
         ),
         (
             "code",
             """\
 channels = maximize(model, channel("blocks.4", [0, 1]), normalize=EFFICIENTNET_LITE0,
                     config=config)
-fig = plot_maximize_grid(channels, panel_size=2.5)
-display(fig)
-plt.close(fig)""",
+channels.plot(panel_size=2.5)  # a result's main figure""",
+        ),
+        OWN_MODEL_MD,
+        (
+            "code",
+            YOURS
+            + """
+my_result = maximize(my_model, channel("layer2", [0, 1]), normalize=IMAGENET,
+                     config=preset("lucid", size=64, steps=12))
+my_result.plot(panel_size=2.0)""",
         ),
     ],
     "04_selectivity": [
@@ -245,20 +292,29 @@ from interpret.neurons.plot import plot_class_means, plot_neuron_histograms
 
 model = efficientnet_lite0()
 faces = FacesVsNonFaces(Preprocess(mean=(0.5,) * 3, std=(0.5,) * 3, size=96))
-(result,) = interpret.scan(model, faces, [Selectivity("bn2", classes=["non-face", "face"])],
-                           progress=False)
-fig = plot_class_means(result, "face")
-display(fig)
-plt.close(fig)""",
+(result,) = interpret.scan(model, faces, [Selectivity("bn2", classes=["non-face", "face"])])
+plot_class_means(result, "face")""",
         ),
         (
             "code",
             """\
 best, accuracy = result.classes.best("face", n=4)
 print("best single-neuron balanced accuracy:", [round(float(a), 3) for a in accuracy])
-fig = plot_neuron_histograms(result, best.tolist(), "face")
-display(fig)
-plt.close(fig)""",
+plot_neuron_histograms(result, best.tolist(), "face")""",
+        ),
+        ("md", "The result itself, at the end of a cell: its summary and its main figure."),
+        ("code", "result"),
+        OWN_MODEL_MD,
+        (
+            "code",
+            YOURS.replace(
+                "my_data = SamplePhotos(IMAGENET)",
+                "my_data = FacesVsNonFaces(Preprocess(IMAGENET.mean, IMAGENET.std, size=96))",
+            )
+            + """
+(my_result,) = interpret.scan(my_model, my_data,
+                              [Selectivity("avgpool", classes=["non-face", "face"])])
+plot_class_means(my_result, "face")""",
         ),
     ],
     "05_embeddings": [
@@ -289,17 +345,23 @@ images, patches = interpret.scan(
 )
 inverse = lambda x: EFFICIENTNET_LITE0.inverse(x.float(), clamp=True)  # noqa: E731
 patch_map = tsne(patches.vectors, perplexity=30)
-fig = plot_thumbnail_map(patch_map, patches, cells=16, inverse=inverse)
-display(fig)
-plt.close(fig)""",
+plot_thumbnail_map(patch_map, patches, cells=16, inverse=inverse)""",
         ),
         (
             "code",
             """\
 neighbours = NeighborIndex(images).query([photos.names.index("chelsea")], k=5)
-fig = plot_neighbors(neighbours, images, inverse=inverse, columns=5)
-display(fig)
-plt.close(fig)""",
+plot_neighbors(neighbours, images, inverse=inverse, columns=5)""",
+        ),
+        OWN_MODEL_MD,
+        (
+            "code",
+            YOURS
+            + """
+(my_images,) = interpret.scan(my_model, my_data, [ImageEmbeddings("avgpool", thumbnail_size=48)])
+my_neighbours = NeighborIndex(my_images).query([0], k=4)
+my_inverse = lambda x: IMAGENET.inverse(x.float(), clamp=True)  # noqa: E731
+plot_neighbors(my_neighbours, my_images, inverse=my_inverse, columns=4)""",
         ),
     ],
     "06_invariance_probes_filters": [
@@ -321,9 +383,7 @@ photos = SamplePhotos(EFFICIENTNET_LITE0, names=["chelsea", "coffee"])
 curves = invariance_curves(model, photos.stack(),
                            [vertical_translation([-40, -20, 0, 20, 40]), rotation([0, 90, 180])],
                            ["blocks.1", "bn2"], normalize="reference", image_names=photos.names)
-fig = plot_invariance(curves, to_image=lambda x: EFFICIENTNET_LITE0.inverse(x, clamp=True))
-display(fig)
-plt.close(fig)""",
+plot_invariance(curves, to_image=lambda x: EFFICIENTNET_LITE0.inverse(x, clamp=True))""",
         ),
         ("md", "Linear probes of each layer of a ZFNet trained briefly on the bundled digits:"),
         (
@@ -337,20 +397,29 @@ net = zfnet_digits()
 train_zfnet(net, Digits(split="train"), epochs=1, lr=0.02)
 probes = layer_probes(net, Digits(split="test"), ["features.1", "features.5", "features.13",
                                                  "classifier.5"], folds=3)
-fig = plot_probes(probes)
-display(fig)
-plt.close(fig)""",
+plot_probes(probes)""",
         ),
-        ("md", "The first-layer filters of EfficientNet-Lite0: RMS, dead filters, aliasing."),
+        (
+            "md",
+            """\
+The first-layer filters of EfficientNet-Lite0: RMS, dead filters, aliasing. The result at
+the end of the cell shows as a card with its filter grid.""",
+        ),
         (
             "code",
             """\
-from interpret.filters import filter_health, plot_filter_grid
+from interpret.filters import filter_health, plot_aliasing
 
 health = filter_health(model, "conv_stem", photos, activity_site="bn1")
-fig = plot_filter_grid(health)
-display(fig)
-plt.close(fig)""",
+health""",
+        ),
+        OWN_MODEL_MD,
+        (
+            "code",
+            YOURS
+            + """
+my_health = filter_health(my_model, "conv1", my_data, activity_site="relu")
+plot_aliasing(my_health)""",
         ),
     ],
 }

@@ -92,13 +92,13 @@ def plot_projections(
 
     Returns the matplotlib Figure.
     """
-    from matplotlib.figure import Figure
+    from interpret.core.figures import new_figure
 
     count = min(len(result.image), max_rows)
     if count == 0:
         raise ValueError("The result holds no projections.")
     cols = 2 if inputs is not None else 1
-    fig = fig if fig is not None else Figure(figsize=(2.2 * cols, 2.2 * count))
+    fig = fig if fig is not None else new_figure(figsize=(2.2 * cols, 2.2 * count))
     axes = fig.subplots(count, cols, squeeze=False)
     for row in range(count):
         ax = axes[row, 0]
@@ -140,7 +140,7 @@ def plot_top(
     blocks_per_row:
         Channel blocks side by side.
     """
-    from matplotlib.figure import Figure
+    from interpret.core.figures import new_figure
 
     available = result.channels.tolist()
     wanted = available[:max_channels] if channels is None else list(channels)
@@ -160,7 +160,7 @@ def plot_top(
     fig = (
         fig
         if fig is not None
-        else Figure(figsize=(0.75 * sum(col_ratios), 0.75 * sum(row_ratios) + 0.8))
+        else new_figure(figsize=(0.75 * sum(col_ratios), 0.75 * sum(row_ratios) + 0.8))
     )
     grid = fig.add_gridspec(
         len(row_ratios), len(col_ratios), width_ratios=col_ratios, height_ratios=row_ratios,
@@ -196,12 +196,12 @@ def plot_top(
 
 def plot_filters(result: FiltersResult, *, columns: int = 12, fig: Any = None) -> Any:
     """Fig. 6: the filters of one convolution as images, each stretched on its own."""
-    from matplotlib.figure import Figure
+    from interpret.core.figures import new_figure
 
     count = result.weights.shape[0]
     cols = min(columns, count)
     rows = (count + cols - 1) // cols
-    fig = fig if fig is not None else Figure(figsize=(0.7 * cols, 0.7 * rows + 0.6))
+    fig = fig if fig is not None else new_figure(figsize=(0.7 * cols, 0.7 * rows + 0.6))
     axes = fig.subplots(rows, cols, squeeze=False)
     for f in range(rows * cols):
         ax = axes[f // cols, f % cols]
@@ -224,11 +224,11 @@ def plot_evolution(result: EvolutionResult, *, fig: Any = None) -> Any:
 
     Each cell is the strongest projection over the dataset at that checkpoint.
     """
-    from matplotlib.figure import Figure
+    from interpret.core.figures import new_figure
 
     columns = len(result.labels)
     rows = sum(len(result.snapshots[s][0].channels) for s in result.sites)
-    fig = fig if fig is not None else Figure(figsize=(1.1 * columns + 1, 1.1 * rows + 0.8))
+    fig = fig if fig is not None else new_figure(figsize=(1.1 * columns + 1, 1.1 * rows + 0.8))
     axes = fig.subplots(rows, columns, squeeze=False)
     row = 0
     for site in result.sites:

@@ -32,12 +32,12 @@ Inverse = Callable[[Tensor], Tensor] | None
 
 
 def _figure(ax: Any = None, fig: Any = None, size: tuple[float, float] = (7, 7)):
-    import matplotlib.pyplot as plt
+    from interpret.core.figures import new_figure
 
     if ax is not None:
         return ax.figure, ax
     if fig is None:
-        fig = plt.figure(figsize=size)
+        fig = new_figure(figsize=size)
     return fig, fig.add_subplot(1, 1, 1)
 
 
@@ -108,9 +108,9 @@ def plot_scatter(
     else:
         classes = np.unique(y)
         if len(classes) <= 20:
-            import matplotlib.pyplot as plt
+            import matplotlib
 
-            cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+            cmap = matplotlib.colormaps["tab10" if len(classes) <= 10 else "tab20"]
             for i, c in enumerate(classes):
                 name = (
                     class_names[c]
@@ -194,12 +194,12 @@ def plot_unit_patches(
     with scores. Right: up to ``shown`` patches drawn at their PCA (or t-SNE) positions,
     where variation such as pose shows as directions.
     """
-    import matplotlib.pyplot as plt
+    from interpret.core.figures import new_figure
 
     coords = projection.embedding if isinstance(projection, PCAResult) else projection.coordinates
     if coords is None or len(coords) != len(patches):
         raise ValueError("The projection must be of these patches (e.g. pca(patches, 2)).")
-    fig = fig or plt.figure(figsize=(13, 6.2))
+    fig = fig or new_figure(figsize=(13, 6.2))
     cols = int(np.ceil(np.sqrt(min(top, len(patches)))))
     grid = fig.add_gridspec(cols, 2 * cols, wspace=0.08, hspace=0.25)
     order = torch.sort(patches.scores, descending=True, stable=True).indices
@@ -246,7 +246,7 @@ def plot_neighbors(
     With ``Neighbors.query_rows`` set and the query itself found, it is rank 1 at distance
     0, as in the classic "20 most similar images" figures.
     """
-    import matplotlib.pyplot as plt
+    from interpret.core.figures import new_figure
 
     if not 0 <= query < neighbors.indices.shape[0]:
         raise ValueError(f"query must be in [0, {neighbors.indices.shape[0]}).")
@@ -256,7 +256,7 @@ def plot_neighbors(
     extra = 1 if neighbors.exclude_self and neighbors.query_rows is not None else 0
     shown = ([int(neighbors.query_rows[query])] if extra else []) + rows
     n_rows = int(np.ceil(len(shown) / columns))
-    fig = fig or plt.figure(figsize=(2.0 * columns, 2.25 * n_rows))
+    fig = fig or new_figure(figsize=(2.0 * columns, 2.25 * n_rows))
     rgb = _to_rgb(_fetch(source, shown, images, thumbnail_size), inverse)
     labels = source.labels
     for i, (row, img) in enumerate(zip(shown, rgb)):

@@ -43,13 +43,13 @@ def _tile_grid(
     fig: Any,
     title: str,
 ) -> Any:
-    import matplotlib.pyplot as plt
+    from interpret.core.figures import new_figure
 
     count = tiles.shape[0]
     cols = max(1, min(columns, count))
     rows = (count + cols - 1) // cols
     if fig is None:
-        fig = plt.figure(figsize=(max(4.0, 0.75 * cols + 0.4), 0.75 * rows + 0.9))
+        fig = new_figure(figsize=(max(4.0, 0.75 * cols + 0.4), 0.75 * rows + 0.9))
     else:
         fig.clear()
     axes = fig.subplots(rows, cols, squeeze=False)
@@ -166,13 +166,10 @@ def plot_filter_projections(
 def plot_filter_rms(health: FilterHealthResult, *, ax: Any = None) -> Any:
     """RMS of each filter with the median, the dominating threshold and the clipping
     radius; dead filters red, dominating orange."""
-    import matplotlib.pyplot as plt
+    from interpret.core.figures import figure_of
 
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(max(4.0, 0.08 * health.rms.numel() + 2), 3),
-                               layout="constrained")  # fmt: skip
-    else:
-        fig = ax.figure
+    size = (max(4.0, 0.08 * health.rms.numel() + 2), 3)
+    fig, ax = figure_of(ax, figsize=size, layout="constrained")
     n = health.rms.numel()
     colors = [_flags(health, f) or "tab:blue" for f in range(n)]
     ax.bar(range(n), health.rms.numpy(), color=colors, width=0.8)
@@ -195,7 +192,9 @@ def plot_filter_rms(health: FilterHealthResult, *, ax: Any = None) -> Any:
 def plot_aliasing(health: FilterHealthResult, *, fig: Any = None) -> Any:
     """Left: mean power spectrum of the filters (log scale, cycles/pixel) with the
     Nyquist box of the stride; right: each filter's aliasing fraction."""
-    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    from interpret.core.figures import new_figure
 
     if (
         health.aliasing is None
@@ -207,7 +206,7 @@ def plot_aliasing(health: FilterHealthResult, *, fig: Any = None) -> Any:
             f"Aliasing was not measured for {health.site}; use filter_health(..., aliasing=True)."
         )
     if fig is None:
-        fig = plt.figure(figsize=(8, 3.2), layout="constrained")
+        fig = new_figure(figsize=(8, 3.2), layout="constrained")
     else:
         fig.clear()
     left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.6]})
@@ -218,9 +217,7 @@ def plot_aliasing(health: FilterHealthResult, *, fig: Any = None) -> Any:
     image = torch.log10(mean / mean.max().clamp_min(1e-300) + 1e-6)
     left.imshow(image.numpy(), extent=(extent[0], extent[1], extent[3], extent[2]), cmap="magma")
     cy, cx = health.cutoff
-    left.add_patch(
-        plt.Rectangle((-cx, -cy), 2 * cx, 2 * cy, fill=False, color="cyan", lw=1.2, ls="--")
-    )
+    left.add_patch(Rectangle((-cx, -cy), 2 * cx, 2 * cy, fill=False, color="cyan", lw=1.2, ls="--"))
     left.set_xlabel("f_x (cycles/pixel)")
     left.set_ylabel("f_y (cycles/pixel)")
     left.set_title("mean power (log10); box: 1/(2 stride)", fontsize=8)

@@ -82,7 +82,9 @@ def plot_invariance(
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
+    import matplotlib
+
+    from interpret.core.figures import new_figure
 
     sites = list(result.sites if sites is None else sites)
     for site in sites:
@@ -93,11 +95,11 @@ def plot_invariance(
     ncols = len(sites) + 1 + int(with_examples)
     nrows = len(result.curves)
     if fig is None:
-        fig = plt.figure(figsize=(3.2 * ncols, 2.6 * nrows), layout="constrained")
+        fig = new_figure(figsize=(3.2 * ncols, 2.6 * nrows), layout="constrained")
     else:
         fig.clear()
     axes = fig.subplots(nrows, ncols, squeeze=False)
-    colors = plt.get_cmap("tab10")
+    colors = matplotlib.colormaps["tab10"]
     letters = "abcdefghijklmnopqrstuvwxyz"
     for r, curves in enumerate(result.curves):
         col = 0

@@ -35,10 +35,10 @@ def _group(result: SelectivityResult | GroupSelectivity, kind: str) -> GroupSele
 
 
 def _new_axes(fig: Any, ncols: int, nrows: int = 1, **kw: Any) -> tuple[Any, Any]:
-    import matplotlib.pyplot as plt
+    from interpret.core.figures import new_figure
 
     if fig is None:
-        fig = plt.figure(
+        fig = new_figure(
             figsize=kw.pop("figsize", (4.5 * ncols, 3.2 * nrows)), layout="constrained"
         )
     axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
@@ -166,8 +166,9 @@ def plot_label_map(
     """Neurons (rows) x groups (columns): excitatory green, inhibitory red, uncertain
     white. With ``sort`` the neurons are ordered by their label pattern (most
     excitatory first), so neurons with the same tuning sit together."""
-    import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
+
+    from interpret.core.figures import figure_of
 
     sel = _group(result, kind)
     labels = sel.labels.labels.T.to(torch.float64)  # (D, G)
@@ -176,8 +177,8 @@ def plot_label_map(
         weights = 3.0 ** torch.arange(labels.shape[1] - 1, -1, -1, dtype=torch.float64)
         key = ((labels + 1) * weights).sum(1)
         order = torch.sort(key, descending=True, stable=True).indices
-    if ax is None:
-        _, ax = plt.subplots(figsize=(1.0 + 0.45 * labels.shape[1], 4.5), layout="constrained")
+    size = (1.0 + 0.45 * labels.shape[1], 4.5)
+    _, ax = figure_of(ax, figsize=size, layout="constrained")
     cmap = ListedColormap([INH_COLOR, "white", EXC_COLOR])
     image = ax.imshow(
         labels[order].numpy(),
@@ -232,13 +233,12 @@ def plot_sparsity(
 
 def plot_best_neurons(result: SelectivityResult, *, kind: str = "class", ax: Any = None) -> Any:
     """Per group, the balanced accuracy of its best single neuron (bar, neuron id on top)."""
-    import matplotlib.pyplot as plt
+    from interpret.core.figures import figure_of
 
     sel = _group(result, kind)
     best = [sel.best(g, 1) for g in range(len(sel.names))]
     acc = [float(a[0]) for _, a in best]
-    if ax is None:
-        _, ax = plt.subplots(figsize=(1.0 + 0.5 * len(acc), 3.2), layout="constrained")
+    fig, ax = figure_of(ax, figsize=(1.0 + 0.5 * len(acc), 3.2), layout="constrained")
     bars = ax.bar(range(len(acc)), acc, color="tab:blue")
     for bar, (neuron, _) in zip(bars, best):
         ax.text(

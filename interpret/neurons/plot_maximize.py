@@ -63,7 +63,7 @@ def plot_maximize_grid(
     panel_size:
         Inches per panel for a new figure.
     """
-    import matplotlib.pyplot as plt
+    from interpret.core.figures import new_figure
 
     result = _check(result)
     chosen = _elements(result, elements)
@@ -72,7 +72,7 @@ def plot_maximize_grid(
     cols = ncols or math.ceil(math.sqrt(len(chosen)))
     rows = math.ceil(len(chosen) / cols)
     if fig is None:
-        fig = plt.figure(figsize=(cols * panel_size, rows * (panel_size + 0.35)))
+        fig = new_figure(figsize=(cols * panel_size, rows * (panel_size + 0.35)))
     else:
         fig.clear()
     axes = fig.subplots(rows, cols, squeeze=False)
@@ -102,14 +102,11 @@ def plot_maximize_curve(
 
     ``legend`` defaults to on for at most 10 lines.
     """
-    import matplotlib.pyplot as plt
+    from interpret.core.figures import figure_of
 
     result = _check(result)
     chosen = _elements(result, elements)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5, 3.2))
-    else:
-        fig = ax.figure
+    fig, ax = figure_of(ax, figsize=(5, 3.2))
     steps = range(1, result.curve.shape[0] + 1)
     for e in chosen:
         ax.plot(steps, result.curve[:, e].numpy(), label=result.labels[e], lw=1)

@@ -89,11 +89,13 @@ def plot_sensitivity(
     position:
         Grid cell ``(i, j)`` of the occluder drawn in (a); default where (d) is lowest.
     """
-    import matplotlib.pyplot as plt
+    import matplotlib
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch, Rectangle
 
-    fig = fig or plt.figure(figsize=(16, 3.4))
+    from interpret.core.figures import new_figure
+
+    fig = fig or new_figure(figsize=(16, 3.4))
     axes = fig.subplots(1, 5)
     name = (lambda k: labels[k]) if labels is not None else (lambda k: f"class {k}")
     prob = result.target_prob[index]
@@ -126,7 +128,7 @@ def plot_sensitivity(
     top_label = result.top_label[index]
     present = torch.unique(top_label).tolist()
     codes = torch.searchsorted(torch.tensor(present), top_label)
-    colours = plt.get_cmap("tab20")(range(len(present)))
+    colours = matplotlib.colormaps["tab20"](range(len(present)))
     h, w = result.image_size
     axes[4].imshow(codes.numpy(), extent=_grid_extent(result), cmap=ListedColormap(colours),
                    vmin=-0.5, vmax=len(present) - 0.5, interpolation="nearest")  # fmt: skip
@@ -152,12 +154,13 @@ def plot_correspondence_images(
     fig: Any = None,
 ) -> Any:
     """Fig. 8: per image, the original, each part occluded, then random occlusions."""
-    import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
+
+    from interpret.core.figures import new_figure
 
     n = len(images)
     columns = 1 + len(result.parts) + random_columns
-    fig = fig or plt.figure(figsize=(1.6 * columns, 1.6 * n))
+    fig = fig or new_figure(figsize=(1.6 * columns, 1.6 * n))
     axes = fig.subplots(n, columns, squeeze=False)
     draws = [(p, d) for d in range(max(len(b) for b in result.random_boxes.values()))
              for p in result.parts if d < len(result.random_boxes[p])][:random_columns]  # fmt: skip
@@ -184,12 +187,9 @@ def plot_correspondence_images(
 def plot_correspondence(result: CorrespondenceResult, *, ax: Any = None) -> Any:
     """Table 1 as a plot: mean sign-change distance per part and site with its spread
     (filled markers), beside random occlusions of the same size (open markers)."""
-    import matplotlib.pyplot as plt
+    from interpret.core.figures import figure_of
 
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(1.8 + 1.4 * len(result.parts), 3.5))
-    else:
-        fig = ax.figure
+    fig, ax = figure_of(ax, figsize=(1.8 + 1.4 * len(result.parts), 3.5))
     width = 0.8 / max(1, len(result.sites))
     for s, site in enumerate(result.sites):
         stats = [result.statistic(p, site) for p in result.parts]

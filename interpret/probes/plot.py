@@ -26,12 +26,9 @@ def plot_probes(result: ProbeResult, *, ax: Any = None, show_train: bool = True)
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
+    from interpret.core.figures import figure_of
 
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(1.0 + 0.9 * len(result.sites), 3.2), layout="constrained")
-    else:
-        fig = ax.figure
+    fig, ax = figure_of(ax, figsize=(1.0 + 0.9 * len(result.sites), 3.2), layout="constrained")
     positions = list(range(len(result.sites)))
     mean = (100 * result.accuracy_mean).tolist()
     std = (100 * result.accuracy_std).tolist()
