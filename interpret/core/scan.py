@@ -187,9 +187,9 @@ def scan(
     needs_grad = any(getattr(a, "needs_grad", False) for a in analyzers)
     sites = list(dict.fromkeys(s for a in analyzers for s in a.sites))
     todo = len(indices) if indices is not None else total
-    from tqdm.auto import tqdm
+    from interpret.core.progress import progress_bar
 
-    bar = tqdm(total=todo, disable=not progress, desc="scan", unit="img")
+    bar = progress_bar(total=todo, disable=not progress, desc="scan", unit="img")
     mode: CaptureMode = "grad" if needs_grad else "observe"
     with preserved_state(model), capture(model, sites, mode) if sites else _no_capture() as acts:
         model.eval()

@@ -150,9 +150,9 @@ class _Log:
         if self.sink is not None:
             self.sink(message)
         elif self.progress:
-            from tqdm.auto import tqdm
+            from interpret.core.progress import tqdm_class
 
-            tqdm.write(f"interpret: {message}", file=sys.stderr)
+            tqdm_class().write(f"interpret: {message}", file=sys.stderr)
 
 
 def run_report(
@@ -272,9 +272,11 @@ def _run_sections(
             )
         for (i, _), result in zip(pairs, results):
             streamed[i].setdefault(source, []).append(result)
-    from tqdm.auto import tqdm
+    from interpret.core.progress import progress_bar
 
-    bar = tqdm(total=len(plans), disable=not ctx.config.progress, desc="sections", unit="sec")
+    bar = progress_bar(
+        total=len(plans), disable=not ctx.config.progress, desc="sections", unit="section"
+    )
     for i, plan in enumerate(plans):
         section = plan["section"]
         bar.set_postfix_str(section.name)
