@@ -82,8 +82,7 @@ class FiltersSection(Section):
         return Bundle(parts)
 
     def figures(self, ctx: Any, params: dict[str, Any], result: Bundle) -> list[Figure]:
-        import matplotlib.pyplot as plt
-
+        from interpret.core.figures import new_figure
         from interpret.filters import plot_aliasing, plot_filter_grid, plot_filter_rms
 
         figures = []
@@ -97,7 +96,7 @@ class FiltersSection(Section):
                         "(dominating, over the clipping radius, dead).",
                     )
                 )
-            fig, ax = plt.subplots(figsize=(7, 2.6))
+            fig, ax = new_figure(figsize=(7, 2.6), with_axes=True)
             plot_filter_rms(health, ax=ax)
             figures.append(
                 Figure(

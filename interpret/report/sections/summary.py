@@ -34,10 +34,11 @@ class SummarySection(Section):
         return streamed["main"][0]
 
     def figures(self, ctx: Any, params: dict[str, Any], result: Any) -> list[Figure]:
-        import matplotlib.pyplot as plt
+        from interpret.core.figures import new_figure
 
         sites = list(result.sites.values())
-        fig, axes = plt.subplots(2, len(sites), figsize=(2.6 * len(sites), 4.4), squeeze=False)
+        fig = new_figure(figsize=(2.6 * len(sites), 4.4))
+        axes = fig.subplots(2, len(sites), squeeze=False)
         for j, stats in enumerate(sites):
             top, bottom = axes[0, j], axes[1, j]
             top.hist(stats.mean.numpy(), bins=30, color="#4c72b0")
