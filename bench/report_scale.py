@@ -151,7 +151,7 @@ def main() -> None:
                 large_ms=round(1000 * large["cpu"] / large["images"], 2),
             ),
             "images": [small["images"], large["images"]],
-            "timing": "process CPU time of the report's interpreter; one thread (torch, BLAS, numba)",
+            "timing": "process CPU time of the report's child; one thread (torch, BLAS, numba)",
             "stage_shares_large": _shares(large["stages"]),
         }
     )
