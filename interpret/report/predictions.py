@@ -67,7 +67,12 @@ class Predictions:
 
     def __init__(self, label_outputs: Sequence[int] | None = None) -> None:
         self.label_outputs = None if label_outputs is None else torch.tensor(list(label_outputs))
-        self._parts: list[tuple[Tensor, ...]] = []
+        # Rows are written into two buffers that double when full: per-batch tensors kept
+        # alive between the scan's large activations fragment the C heap (measured: peak
+        # RSS 885 -> 1575 MiB from 1k to 10k images with a list of per-batch tensors).
+        self._ints = torch.empty(0, 4, dtype=torch.int64)  # index, label, target, predicted
+        self._floats = torch.empty(0, 2, dtype=torch.float64)  # confidence, target prob
+        self._rows = 0
 
     def update(self, activations: Mapping[str, Tensor], batch: Batch) -> None:
         logits = batch.outputs
@@ -87,29 +92,41 @@ class Predictions:
             table = self.label_outputs.to(logits.device)
             known = (labels >= 0) & (labels < len(table))
             targets[known] = table[labels[known]]
-        safe = targets.clamp(min=0)
-        target_prob = probs.gather(1, safe[:, None])[:, 0]
+        target_prob = probs.gather(1, targets.clamp(min=0)[:, None])[:, 0]
         target_prob = torch.where(targets >= 0, target_prob, torch.nan)
-        parts = (batch.index, labels, targets, predicted, confidence, target_prob)
-        self._parts.append(tuple(t.detach() for t in parts))
+        ints = torch.stack([batch.index.to(logits.device), labels, targets, predicted], 1)
+        self._append(ints, torch.stack([confidence, target_prob], 1))
+
+    def _append(self, ints: Tensor, floats: Tensor) -> None:
+        end = self._rows + len(ints)
+        if end > len(self._ints):
+            capacity = max(1024, 2 * len(self._ints), end)
+            grown = torch.empty(capacity, 4, dtype=torch.int64, device=ints.device)
+            grown[: self._rows] = self._ints[: self._rows]
+            self._ints = grown
+            grown = torch.empty(capacity, 2, dtype=torch.float64, device=floats.device)
+            grown[: self._rows] = self._floats[: self._rows]
+            self._floats = grown
+        self._ints[self._rows : end] = ints
+        self._floats[self._rows : end] = floats
+        self._rows = end
 
     def merge(self, other: Predictions) -> None:
-        self._parts.extend(other._parts)
+        self._append(other._ints[: other._rows], other._floats[: other._rows])
 
     def result(self) -> PredictionsResult:
-        if not self._parts:
-            empty = torch.zeros(0, dtype=torch.int64)
-            return PredictionsResult(empty, empty, empty, empty, empty.double(), empty.double())
-        columns = [torch.cat([p[i].cpu() for p in self._parts]) for i in range(6)]
-        order = columns[0].argsort()
-        index, labels, targets, predicted, confidence, target_prob = (c[order] for c in columns)
+        ints, floats = self._ints[: self._rows].cpu(), self._floats[: self._rows].cpu()
+        order = ints[:, 0].argsort()
+        ints, floats = ints[order], floats[order]
+        index, labels, targets, predicted = ints.unbind(1)
+        confidence, target_prob = floats.unbind(1)
         return PredictionsResult(
-            index.long(),
-            labels.long(),
-            targets.long(),
-            predicted.long(),
-            confidence.double(),
-            target_prob.double(),
+            index.clone(),
+            labels.clone(),
+            targets.clone(),
+            predicted.clone(),
+            confidence.clone(),
+            target_prob.clone(),
         )
 
 
