@@ -50,7 +50,7 @@ class EmbeddingsSection(Section):
         "query": None,
         "neighbours": 6,
         "tsne_iter": 500,
-        "max_images": 2000,
+        "max_images": 1000,
     }
     version = 2
 
