@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import math
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -16,7 +15,7 @@ from torch.utils.data import DataLoader, Dataset
 from interpret.core.analyzer import Analyzer, Batch, bind_sites
 from interpret.core.batches import dataset_length, iterate_batches
 from interpret.core.capture import CaptureMode, capture, checked_forward
-from interpret.core.checkpoint import ScanCheckpoint
+from interpret.core.checkpoint import ScanCheckpoint, scan_identity
 from interpret.core.distributed import current_shard, gather_and_merge
 from interpret.core.results import Result
 from interpret.core.sites import expand_keys
@@ -177,9 +176,16 @@ def scan(
         if isinstance(data, DataLoader):
             raise ValueError("A resumable scan needs a Dataset, not a DataLoader.")
         path = f"{checkpoint}.rank{shard.rank}" if shard is not None else checkpoint
-        saver = ScanCheckpoint(
-            path, checkpoint_every, _fingerprint(total, batch_size, shard, analyzers, indices)
+        identity = scan_identity(
+            model=model,
+            data=data,
+            analyzers=analyzers,
+            total=total,
+            batch_size=batch_size,
+            shard=shard,
+            indices=indices,
         )
+        saver = ScanCheckpoint(path, checkpoint_every, identity)
     done = saver.restore(analyzers) if saver is not None else 0
     if done:
         base = list(indices) if indices is not None else list(range(total))
@@ -247,20 +253,3 @@ def _forward(
     grad_ctx = torch.enable_grad() if needs_grad else torch.inference_mode()
     with grad_ctx, _autocast(device, amp):
         return checked_forward(model, inputs) if first else model(inputs)
-
-
-def _fingerprint(
-    total: int,
-    batch_size: int,
-    shard: Any,
-    analyzers: list[Any],
-    indices: Sequence[int] | None,
-) -> dict[str, Any]:
-    return {
-        "indices": None if indices is None else hash(tuple(indices)),
-        "length": total,
-        "batch_size": batch_size,
-        "shard": None if shard is None else (shard.rank, shard.world),
-        "analyzers": [(type(a).__qualname__, tuple(a.sites)) for a in analyzers],
-        "batches_total": math.ceil(total / batch_size),
-    }
