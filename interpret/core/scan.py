@@ -20,6 +20,7 @@ from interpret.core.distributed import current_shard, gather_and_merge
 from interpret.core.results import Result
 from interpret.core.sites import expand_keys
 from interpret.core.state import preserved_state
+from interpret.core.validate import check_analyzers, check_device, check_labels, check_model
 
 __all__ = ["scan", "model_device"]
 
@@ -33,13 +34,14 @@ def model_device(model: nn.Module) -> torch.device:
 
 def _check_device(model: nn.Module, device: str | torch.device | None) -> torch.device:
     run_device = model_device(model)
-    if device is not None:
-        wanted = torch.device(device)
-        if wanted.type != run_device.type or wanted.index not in (None, run_device.index):
-            raise ValueError(
-                f"The model is on {run_device} but device={wanted}; move the model with "
-                f"model.to('{wanted}') or pass device='{run_device}'."
-            )
+    wanted = check_device(device)
+    if wanted is not None and (
+        wanted.type != run_device.type or wanted.index not in (None, run_device.index)
+    ):
+        raise ValueError(
+            f"The model is on {run_device} but device={wanted}; move the model with "
+            f"model.to('{wanted}') or pass device='{run_device}'."
+        )
     return run_device
 
 
@@ -57,13 +59,6 @@ def _check_inputs(inputs: Any, allow_nonfinite: bool) -> Tensor:
             "allow_nonfinite=True to scan it anyway."
         )
     return inputs
-
-
-def _as_labels(labels: Any) -> Tensor | None:
-    if labels is None:
-        return None
-    labels = torch.as_tensor(labels)
-    return labels.long() if labels.ndim == 1 else None
 
 
 def _autocast(device: torch.device, amp: bool | torch.dtype) -> contextlib.AbstractContextManager:
@@ -147,9 +142,18 @@ def scan(
     list of Result
         ``analyzer.result()`` for each analyzer, in order.
     """
-    analyzers = [analyzers] if isinstance(analyzers, Analyzer) else list(analyzers)
+    check_model(model)
+    if isinstance(analyzers, Analyzer):
+        analyzers = [analyzers]
+    elif hasattr(analyzers, "__iter__") and not isinstance(analyzers, (str, bytes)):
+        analyzers = check_analyzers(list(analyzers))
+    else:
+        check_analyzers([analyzers])  # names what it is; a list of analyzers is expected
+        analyzers = [analyzers]
     if not analyzers:
         raise ValueError("scan needs at least one analyzer.")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int):
+        raise TypeError(f"batch_size must be an int, got {type(batch_size).__name__}.")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
     length = dataset_length(data)
@@ -210,7 +214,7 @@ def scan(
                 outputs = _forward(model, inputs, needs_grad, amp, run_device, first)
                 if first and sites:
                     acts.keep_only(_bind(model, analyzers, list(acts)))
-                batch = Batch(inputs, index, _as_labels(labels), outputs, meta)
+                batch = Batch(inputs, index, check_labels(labels, len(inputs)), outputs, meta)
                 with torch.no_grad():
                     for analyzer in analyzers:
                         analyzer.update(acts, batch)
