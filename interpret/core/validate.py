@@ -24,6 +24,7 @@ __all__ = [
     "check_index",
     "check_indices",
     "check_finite",
+    "check_finite_number",
     "check_positive_int",
     "check_real",
 ]
