@@ -95,7 +95,8 @@ def iterate_batches(
 def dataset_length(data: Dataset | DataLoader) -> int:
     try:
         return len(data.dataset if isinstance(data, DataLoader) else data)  # type: ignore[arg-type]
-    except TypeError:
+    except (TypeError, IndexError, AttributeError) as err:
         raise TypeError(
-            "scan needs a map-style Dataset (with __len__) or a DataLoader over one."
+            "scan needs a map-style Dataset (with __len__) or a DataLoader over one; "
+            f"len() of the {type(data).__name__} failed ({type(err).__name__}: {err})."
         ) from None
