@@ -26,16 +26,16 @@ N = 45
 class KilledData(Dataset):
     """``N`` seeded images with labels ``i % 3``; reading item ``kill_at`` is SIGKILL."""
 
-    def __init__(self, kill_at: int | None = None, seed: int = 0) -> None:
+    def __init__(self, kill_at: int | tuple[int, ...] | None = None, seed: int = 0) -> None:
         gen = torch.Generator().manual_seed(seed)
         self.images = torch.randn(N, 3, 21, 17, generator=gen)
-        self.kill_at = kill_at
+        self.kill_at = (kill_at,) if isinstance(kill_at, int) else (kill_at or ())
 
     def __len__(self) -> int:
         return N
 
     def __getitem__(self, i: int):
-        if i == self.kill_at:
+        if i in self.kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
         return self.images[i], i % 3
 
@@ -59,6 +59,20 @@ def run(data: Dataset, checkpoint: str | None, *, k: int = 5, bins: int = 16, se
         checkpoint=checkpoint,
         checkpoint_every=2,
     )
+
+
+def distributed_worker(
+    rank: int, world: int, init_file: str, ckpt: str, kill_at: tuple[int, ...], k: int, out: str
+) -> None:
+    """One rank of a 2-process gloo scan (``torch.multiprocessing`` spawn target)."""
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    try:
+        for i, result in enumerate(run(KilledData(kill_at), ckpt, k=k)):
+            result.save(f"{out}.{rank}.{i}")
+    finally:
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":

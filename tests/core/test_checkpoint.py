@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import signal
 import subprocess
 import sys
 
 import pytest
 import torch
+import torch.multiprocessing as mp
 
 from interpret.core.checkpoint import analyzer_config, model_digest
-from interpret.core.results import Result
+from interpret.core.results import Result, load_result
 from interpret.deconvnet import TopActivations
 from interpret.testing import chain_cnn
 
@@ -54,12 +56,20 @@ def uninterrupted():
     return resume_job.run(resume_job.KilledData(), None)
 
 
-@pytest.fixture
-def killed(tmp_path):
-    ckpt = str(tmp_path / "scan.ckpt")
+@pytest.fixture(scope="module")
+def killed_once(tmp_path_factory):
+    ckpt = str(tmp_path_factory.mktemp("killed") / "scan.ckpt")
     _kill_midway(ckpt)
     assert os.path.isfile(ckpt)
     return ckpt
+
+
+@pytest.fixture
+def killed(killed_once, tmp_path):
+    """A fresh copy of the checkpoint the killed scan left."""
+    ckpt = tmp_path / "scan.ckpt"
+    shutil.copyfile(killed_once, ckpt)
+    return str(ckpt)
 
 
 def test_sigkilled_scan_resumes_to_the_uninterrupted_result(killed, uninterrupted):
@@ -90,6 +100,35 @@ def test_resume_with_another_parameter_or_weights_is_refused(killed, change, nam
 def test_resume_with_other_data_is_refused(killed):
     with pytest.raises(ValueError, match="different scan: data"):
         resume_job.run(resume_job.KilledData(seed=1), killed)
+
+
+def _two_ranks(tmp_path, name: str, ckpt: str, kill_at: tuple[int, ...], k: int = 5) -> None:
+    init = str(tmp_path / f"init-{name}")
+    out = str(tmp_path / name)
+    mp.start_processes(
+        resume_job.distributed_worker,
+        args=(2, init, ckpt, kill_at, k, out),
+        nprocs=2,
+        join=True,
+        start_method="spawn",
+    )
+
+
+@pytest.mark.slow
+def test_two_process_scan_killed_and_resumed_equals_one_process(tmp_path, uninterrupted):
+    ckpt = str(tmp_path / "scan.ckpt")
+    # rank 0 reads items 0-22, rank 1 items 23-44: each is killed midway in its shard
+    with pytest.raises(mp.ProcessExitedException, match="SIGKILL"):
+        _two_ranks(tmp_path, "killed", ckpt, (14, 37))
+    assert os.path.isfile(f"{ckpt}.rank0") and os.path.isfile(f"{ckpt}.rank1")
+    with pytest.raises(mp.ProcessRaisedException, match="k: 5 in the checkpoint, 3 now"):
+        _two_ranks(tmp_path, "other-k", ckpt, (), k=3)
+    _two_ranks(tmp_path, "resumed", ckpt, ())
+    for rank in range(2):
+        for i, want in enumerate(uninterrupted):
+            got = load_result(tmp_path / f"resumed.{rank}.{i}")
+            _assert_equal(want, got)
+    assert not os.path.exists(f"{ckpt}.rank0") and not os.path.exists(f"{ckpt}.rank1")
 
 
 def test_identity_sees_every_parameter_and_every_weight():

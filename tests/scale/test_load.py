@@ -32,11 +32,11 @@ from interpret.testing import chain_cnn
 class KeepEverything:
     '''Not streaming: stores a copy of every activation it sees.'''
 
-    def __init__(self, site):
-        self.site, self.sites, self.kept = site, (site,), []
+    def __init__(self, sites):
+        self.sites, self.kept = tuple(sites), []
 
     def update(self, activations, batch):
-        self.kept.append(activations[self.site].cpu().clone())
+        self.kept += [activations[site].cpu().clone() for site in self.sites]
 
     def merge(self, other):
         self.kept += other.kept
@@ -47,7 +47,9 @@ class KeepEverything:
 
 n, keep = int(sys.argv[1]), sys.argv[2] == "keep"
 torch.set_num_threads(1)
-analyzers = all_streaming_analyzers(256) + ([KeepEverything("features.2")] if keep else [])
+analyzers = all_streaming_analyzers(256)
+if keep:
+    analyzers.append(KeepEverything(["features.0", "features.1"]))
 results = scan(chain_cnn(), GeneratedImages(n, size=(16, 16)), analyzers, batch_size=250,
                progress=False)
 assert len(results) == len(analyzers)
