@@ -170,7 +170,12 @@ def _differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
         old, new = saved.get(key), now.get(key)
         if old == new:
             continue
-        if key == "analyzers" and isinstance(old, list) and len(old) == len(new):
+        if (
+            key == "analyzers"
+            and isinstance(old, list)
+            and isinstance(new, list)
+            and len(old) == len(new)
+        ):
             for i, (a, b) in enumerate(zip(old, new)):
                 for name in dict.fromkeys([*a, *b]):
                     if a.get(name) != b.get(name):

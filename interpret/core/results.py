@@ -99,6 +99,8 @@ def _result_type(name: Any, module: Any) -> type[Result]:
         if cls is not None:
             return cls
     cls = _REGISTRY.get(name)
+    if cls is None and module is None:  # saved before modules were recorded
+        cls = _import_defining_module(name)
     if cls is None:
         where = f" from module {module!r}" if isinstance(module, str) else ""
         raise ValueError(
@@ -106,6 +108,24 @@ def _result_type(name: Any, module: Any) -> type[Result]:
             "the module that defines it before loading)"
         )
     return cls
+
+
+def _import_defining_module(name: str) -> type[Result] | None:
+    """For files saved without module names: import the ``interpret`` module whose source
+    defines ``class name(``, if there is one."""
+    import re
+
+    import interpret
+
+    root = Path(interpret.__file__).parent
+    pattern = re.compile(rf"^class {re.escape(name.split('.')[-1])}\(", re.MULTILINE)
+    for source in sorted(root.rglob("*.py")):
+        if pattern.search(source.read_text(encoding="utf-8", errors="replace")):
+            parts = source.relative_to(root.parent).with_suffix("").parts
+            importlib.import_module(".".join(p for p in parts if p != "__init__"))
+            if name in _REGISTRY:
+                return _REGISTRY[name]
+    return None
 
 
 def _unpack(value: Any) -> Any:

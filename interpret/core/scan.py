@@ -143,13 +143,14 @@ def scan(
         ``analyzer.result()`` for each analyzer, in order.
     """
     check_model(model)
+    chosen: list[Any]
     if isinstance(analyzers, Analyzer):
-        analyzers = [analyzers]
+        chosen = [analyzers]
     elif hasattr(analyzers, "__iter__") and not isinstance(analyzers, (str, bytes)):
-        analyzers = check_analyzers(list(analyzers))
+        chosen = check_analyzers(list(analyzers))
     else:
-        check_analyzers([analyzers])  # names what it is; a list of analyzers is expected
-        analyzers = [analyzers]
+        chosen = check_analyzers([analyzers])  # names what it is: not an analyzer
+    analyzers = chosen
     if not analyzers:
         raise ValueError("scan needs at least one analyzer.")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int):

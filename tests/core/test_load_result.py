@@ -108,3 +108,29 @@ def test_saved_files_get_the_umask_permissions(tmp_path, selectivity):
         assert stat.S_IMODE(path.stat().st_mode) == 0o664
     finally:
         os.umask(old)
+
+
+def _strip_modules(value):
+    if isinstance(value, dict):
+        return {k: _strip_modules(v) for k, v in value.items() if k != "module"}
+    if isinstance(value, list):
+        return [_strip_modules(v) for v in value]
+    return value
+
+
+def test_file_saved_before_modules_were_recorded_loads_in_a_fresh_interpreter(
+    tmp_path, selectivity
+):
+    path = selectivity.save(tmp_path / "sel.pt")
+    payload = torch.load(path, weights_only=True)
+    torch.save(_strip_modules(payload), path)
+    code = (
+        "from interpret.core.results import load_result\n"
+        f"print(type(load_result({str(path)!r})).__name__)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "SelectivityResult"
