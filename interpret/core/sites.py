@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from torch import nn
@@ -187,7 +187,7 @@ def _is_pattern(name: str) -> bool:
 def _as_list(selectors: SiteSelector | Iterable[SiteSelector]) -> list[SiteSelector]:
     if isinstance(selectors, (str, type)):
         return [selectors]
-    if not isinstance(selectors, Iterable) or isinstance(selectors, (bytes, Mapping)):
+    if not isinstance(selectors, Iterable) or isinstance(selectors, bytes):
         raise TypeError(
             f"Sites are module names ('features.3'), patterns ('features.*') or module "
             f"classes, or a list of them; got {type(selectors).__name__}."
