@@ -123,6 +123,9 @@ class TopK:
 
     With ``distinct_images=True`` (the Zeiler & Fergus top-9), each image contributes at
     most one entry per channel: its strongest position.
+
+    Values are kept in float32, or in float64 once float64 values arrive (a float64
+    model's near-equal activations are not tied by rounding).
     """
 
     def __init__(self, channels: int, k: int = 9, distinct_images: bool = True) -> None:
@@ -141,7 +144,8 @@ class TopK:
                 f"Expected activations (N, {self.channels}, ...), got {tuple(values.shape)}."
             )
         n, c = values.shape[:2]
-        flat = values.detach().reshape(n, c, -1).float()
+        flat = values.detach().reshape(n, c, -1)
+        flat = flat.to(torch.promote_types(flat.dtype, torch.float32))  # float64 stays
         if self.distinct_images:
             best, loc = flat.max(dim=-1)  # first position wins ties
             cand_v, cand_l = best.T, loc.T
@@ -165,7 +169,10 @@ class TopK:
         """Rank candidates ``(C, m)`` (value, dataset index, flat location; padding
         entries ``-inf`` with index ``-1``) into the kept top ``k``, in the same order
         as :meth:`update`. For analyzers that pre-select their own candidates."""
-        all_v = torch.cat([self.values, values.float()], 1)
+        dtype = torch.promote_types(
+            torch.promote_types(self.values.dtype, values.dtype), torch.float32
+        )
+        all_v = torch.cat([self.values.to(dtype), values.to(dtype)], 1)
         all_i = torch.cat([self.index, index.long()], 1)
         all_l = torch.cat([self.location, location.long()], 1)
         # empty slots (index -1) must sort after real entries of equal value (-inf)

@@ -75,7 +75,19 @@ def iterate_batches(
     loader = DataLoader(
         _Indexed(data, indices), batch_size=batch_size, shuffle=False, num_workers=num_workers
     )
-    for index, item in loader:
+    batches = iter(loader)
+    while True:
+        try:
+            index, item = next(batches)
+        except StopIteration:
+            return
+        except RuntimeError as err:
+            if "stack expects each tensor to be equal size" not in str(err):
+                raise
+            raise ValueError(
+                f"The dataset's images in one batch differ in size ({err}). Resize them to "
+                "one size in the dataset's transform, or pass batch_size=1."
+            ) from None
         inputs, labels, meta = _split_item(item)
         yield index, inputs, labels, meta
 
@@ -83,7 +95,8 @@ def iterate_batches(
 def dataset_length(data: Dataset | DataLoader) -> int:
     try:
         return len(data.dataset if isinstance(data, DataLoader) else data)  # type: ignore[arg-type]
-    except TypeError:
+    except (TypeError, IndexError, AttributeError) as err:
         raise TypeError(
-            "scan needs a map-style Dataset (with __len__) or a DataLoader over one."
+            "scan needs a map-style Dataset (with __len__) or a DataLoader over one; "
+            f"len() of the {type(data).__name__} failed ({type(err).__name__}: {err})."
         ) from None

@@ -17,6 +17,7 @@ from interpret.core.sites import (
     resolve_sites,
 )
 from interpret.core.state import HookSet, preserved_state
+from interpret.core.validate import check_model
 
 __all__ = ["capture", "Captured", "CaptureMode", "checked_forward"]
 
@@ -157,6 +158,7 @@ def capture(
     >>> tuple(acts["0"].shape)
     (1, 4, 6, 6)
     """
+    check_model(model)
     if mode not in ("observe", "grad"):
         raise ValueError(f"mode must be 'observe' or 'grad', not {mode!r}.")
     resolved = resolve_sites(model, sites)

@@ -19,7 +19,9 @@ import dataclasses
 import html
 import importlib
 import os
+import stat
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -49,14 +51,31 @@ MAIN_FIGURES: dict[str, str] = {
 """Result type name -> ``"module:function"`` drawing its main figure from the result alone."""
 
 
+def _plain_write_mode(path: Path) -> int:
+    """The mode a plain ``open(path, "w")`` would leave: an existing file keeps its own,
+    a new one gets ``0o666`` less the process umask."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
 def atomic_write(path: str | os.PathLike[str], write) -> Path:
-    """Call ``write(tmp_path)`` and move the file to ``path`` only if it succeeded."""
+    """Call ``write(tmp_path)`` and move the file to ``path`` only if it succeeded.
+
+    The file gets the permissions a plain write would give (the umask, or the mode of
+    the file it replaces), not the ``0o600`` of a temporary file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _plain_write_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -70,7 +89,8 @@ def _pack(value: Any) -> Any:
             f.name: _pack(getattr(value, f.name))
             for f in dataclasses.fields(value)  # type: ignore[arg-type]
         }
-        return {"__result__": type(value).__qualname__, "fields": fields}
+        cls = type(value)
+        return {"__result__": cls.__qualname__, "module": cls.__module__, "fields": fields}
     if isinstance(value, Tensor):
         return value.detach().cpu()
     if isinstance(value, tuple):
@@ -86,16 +106,64 @@ def _pack(value: Any) -> Any:
     )
 
 
+def _result_type(name: Any, module: Any) -> type[Result]:
+    """The class of a saved result: its recorded module is imported first when it lies
+    inside the ``interpret`` package (nothing outside it is imported)."""
+    if not isinstance(name, str):
+        raise ValueError(f"a result type name that is a {type(name).__name__}")
+    if isinstance(module, str) and (module == "interpret" or module.startswith("interpret.")):
+        cls = _REGISTRY.get(f"{module}:{name}")
+        if cls is None:
+            try:
+                importlib.import_module(module)
+            except ImportError as err:
+                raise ValueError(f"result type {name!r} from {module}, which fails: {err}") from err
+            cls = _REGISTRY.get(f"{module}:{name}")
+        if cls is not None:
+            return cls
+    cls = _REGISTRY.get(name)
+    if cls is None and module is None:  # saved before modules were recorded
+        cls = _import_defining_module(name)
+    if cls is None:
+        where = f" from module {module!r}" if isinstance(module, str) else ""
+        raise ValueError(
+            f"result type {name!r}{where}, which is not defined (outside interpret: import "
+            "the module that defines it before loading)"
+        )
+    return cls
+
+
+def _import_defining_module(name: str) -> type[Result] | None:
+    """For files saved without module names: import the ``interpret`` module whose source
+    defines ``class name(``, if there is one."""
+    import re
+
+    import interpret
+
+    root = Path(interpret.__file__).parent
+    pattern = re.compile(rf"^class {re.escape(name.split('.')[-1])}\(", re.MULTILINE)
+    for source in sorted(root.rglob("*.py")):
+        if pattern.search(source.read_text(encoding="utf-8", errors="replace")):
+            parts = source.relative_to(root.parent).with_suffix("").parts
+            importlib.import_module(".".join(p for p in parts if p != "__init__"))
+            if name in _REGISTRY:
+                return _REGISTRY[name]
+    return None
+
+
 def _unpack(value: Any) -> Any:
     if isinstance(value, dict):
         if "__result__" in value:
-            cls = _REGISTRY.get(value["__result__"])
-            if cls is None:
+            cls = _result_type(value["__result__"], value.get("module"))
+            fields = value.get("fields")
+            if not isinstance(fields, dict):
+                raise ValueError(f"a {cls.__name__} without its fields")
+            names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+            if set(fields) != names:
                 raise ValueError(
-                    f"Unknown result type {value['__result__']!r}; import the module that "
-                    "defines it before loading."
+                    f"a {cls.__name__} with fields {sorted(map(str, fields))}, not {sorted(names)}"
                 )
-            return cls(**{k: _unpack(v) for k, v in value["fields"].items()})
+            return cls(**{k: _unpack(v) for k, v in fields.items()})
         if "__tuple__" in value:
             return tuple(_unpack(v) for v in value["__tuple__"])
         if "__dict__" in value:
@@ -117,6 +185,7 @@ class Result:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _REGISTRY[cls.__qualname__] = cls
+        _REGISTRY[f"{cls.__module__}:{cls.__qualname__}"] = cls
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the result to ``path`` atomically; returns the path."""
@@ -218,12 +287,74 @@ def _describe(value: Any) -> str:
 _INTEGER = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
 
 
+def _found(path: Path) -> str:
+    """What a file that ``torch.load`` refused looks like, in words."""
+    with open(path, "rb") as file:
+        head = file.read(64)
+    if not head:
+        return "an empty file"
+    if zipfile.is_zipfile(path):
+        return "a damaged torch.save archive"
+    if head[:2] == b"PK":
+        return "a truncated torch.save file"
+    text = head.lstrip()
+    if text[:1] in (b"{", b"["):
+        return "JSON or other text"
+    if head[:1] == b"\x80":
+        return "a pickle, not a torch.save archive"
+    try:
+        head.decode("utf-8")
+        return f"text starting {head[:20].decode('utf-8')!r}"
+    except UnicodeDecodeError:
+        return f"unknown bytes starting {head[:8].hex()}"
+
+
 def load_result(path: str | os.PathLike[str]) -> Result:
-    """Read any saved result, whatever its type."""
+    """Read any saved result, whatever its type.
+
+    The types of the saved result and of every nested result are resolved from the
+    modules recorded in the file (only modules of ``interpret`` are imported), so a
+    fresh interpreter needs no manual imports.
+
+    Raises
+    ------
+    ValueError
+        The path is not a file, or the file is not a result saved by interpret (the
+        message names the file and what was found), or was saved in another format
+        version (the message names both versions).
+    """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"No saved result at {path}.")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
-        raise ValueError(f"{path} is not a result saved by interpret (or has another format).")
-    return _unpack(payload["result"])
+    with open(path, "rb") as file:  # a permission error is the user's OSError, as it is
+        file.read(1)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - torch.load fails in many ways on foreign bytes
+        raise ValueError(
+            f"{path} is not a result saved by interpret: found {_found(path)} "
+            f"({type(err).__name__})."
+        ) from None
+    if not isinstance(payload, dict) or "format" not in payload or "result" not in payload:
+        kind = (
+            f"a dict with keys {sorted(map(str, payload))[:6]}"
+            if isinstance(payload, dict)
+            else f"a {type(payload).__name__}"
+        )
+        raise ValueError(f"{path} is not a result saved by interpret: found {kind}.")
+    if payload["format"] != FORMAT_VERSION:
+        raise ValueError(
+            f"{path} holds a result in format version {payload['format']!r}; this interpret "
+            f"reads format version {FORMAT_VERSION}. Load it with the interpret version that "
+            "saved it, or save it again."
+        )
+    packed = payload["result"]
+    if not isinstance(packed, dict) or "__result__" not in packed:
+        raise ValueError(
+            f"{path} is not a result saved by interpret: found format {FORMAT_VERSION} "
+            f"holding a {type(packed).__name__}, not a saved result."
+        )
+    try:
+        return _unpack(packed)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{path} is not a readable interpret result: found {err}.") from None

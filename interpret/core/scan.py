@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import math
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -16,11 +15,12 @@ from torch.utils.data import DataLoader, Dataset
 from interpret.core.analyzer import Analyzer, Batch, bind_sites
 from interpret.core.batches import dataset_length, iterate_batches
 from interpret.core.capture import CaptureMode, capture, checked_forward
-from interpret.core.checkpoint import ScanCheckpoint
+from interpret.core.checkpoint import ScanCheckpoint, scan_identity
 from interpret.core.distributed import current_shard, gather_and_merge
 from interpret.core.results import Result
 from interpret.core.sites import expand_keys
 from interpret.core.state import preserved_state
+from interpret.core.validate import check_analyzers, check_device, check_labels, check_model
 
 __all__ = ["scan", "model_device"]
 
@@ -34,13 +34,14 @@ def model_device(model: nn.Module) -> torch.device:
 
 def _check_device(model: nn.Module, device: str | torch.device | None) -> torch.device:
     run_device = model_device(model)
-    if device is not None:
-        wanted = torch.device(device)
-        if wanted.type != run_device.type or wanted.index not in (None, run_device.index):
-            raise ValueError(
-                f"The model is on {run_device} but device={wanted}; move the model with "
-                f"model.to('{wanted}') or pass device='{run_device}'."
-            )
+    wanted = check_device(device)
+    if wanted is not None and (
+        wanted.type != run_device.type or wanted.index not in (None, run_device.index)
+    ):
+        raise ValueError(
+            f"The model is on {run_device} but device={wanted}; move the model with "
+            f"model.to('{wanted}') or pass device='{run_device}'."
+        )
     return run_device
 
 
@@ -58,13 +59,6 @@ def _check_inputs(inputs: Any, allow_nonfinite: bool) -> Tensor:
             "allow_nonfinite=True to scan it anyway."
         )
     return inputs
-
-
-def _as_labels(labels: Any) -> Tensor | None:
-    if labels is None:
-        return None
-    labels = torch.as_tensor(labels)
-    return labels.long() if labels.ndim == 1 else None
 
 
 def _autocast(device: torch.device, amp: bool | torch.dtype) -> contextlib.AbstractContextManager:
@@ -148,9 +142,19 @@ def scan(
     list of Result
         ``analyzer.result()`` for each analyzer, in order.
     """
-    analyzers = [analyzers] if isinstance(analyzers, Analyzer) else list(analyzers)
+    check_model(model)
+    chosen: list[Any]
+    if isinstance(analyzers, Analyzer):
+        chosen = [analyzers]
+    elif hasattr(analyzers, "__iter__") and not isinstance(analyzers, (str, bytes)):
+        chosen = check_analyzers(list(analyzers))
+    else:
+        chosen = check_analyzers([analyzers])  # names what it is: not an analyzer
+    analyzers = chosen
     if not analyzers:
         raise ValueError("scan needs at least one analyzer.")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int):
+        raise TypeError(f"batch_size must be an int, got {type(batch_size).__name__}.")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
     length = dataset_length(data)
@@ -177,9 +181,16 @@ def scan(
         if isinstance(data, DataLoader):
             raise ValueError("A resumable scan needs a Dataset, not a DataLoader.")
         path = f"{checkpoint}.rank{shard.rank}" if shard is not None else checkpoint
-        saver = ScanCheckpoint(
-            path, checkpoint_every, _fingerprint(total, batch_size, shard, analyzers, indices)
+        identity = scan_identity(
+            model=model,
+            data=data,
+            analyzers=analyzers,
+            total=total,
+            batch_size=batch_size,
+            shard=shard,
+            indices=indices,
         )
+        saver = ScanCheckpoint(path, checkpoint_every, identity)
     done = saver.restore(analyzers) if saver is not None else 0
     if done:
         base = list(indices) if indices is not None else list(range(total))
@@ -204,7 +215,7 @@ def scan(
                 outputs = _forward(model, inputs, needs_grad, amp, run_device, first)
                 if first and sites:
                     acts.keep_only(_bind(model, analyzers, list(acts)))
-                batch = Batch(inputs, index, _as_labels(labels), outputs, meta)
+                batch = Batch(inputs, index, check_labels(labels, len(inputs)), outputs, meta)
                 with torch.no_grad():
                     for analyzer in analyzers:
                         analyzer.update(acts, batch)
@@ -247,20 +258,3 @@ def _forward(
     grad_ctx = torch.enable_grad() if needs_grad else torch.inference_mode()
     with grad_ctx, _autocast(device, amp):
         return checked_forward(model, inputs) if first else model(inputs)
-
-
-def _fingerprint(
-    total: int,
-    batch_size: int,
-    shard: Any,
-    analyzers: list[Any],
-    indices: Sequence[int] | None,
-) -> dict[str, Any]:
-    return {
-        "indices": None if indices is None else hash(tuple(indices)),
-        "length": total,
-        "batch_size": batch_size,
-        "shard": None if shard is None else (shard.rank, shard.world),
-        "analyzers": [(type(a).__qualname__, tuple(a.sites)) for a in analyzers],
-        "batches_total": math.ceil(total / batch_size),
-    }

@@ -187,6 +187,11 @@ def _is_pattern(name: str) -> bool:
 def _as_list(selectors: SiteSelector | Iterable[SiteSelector]) -> list[SiteSelector]:
     if isinstance(selectors, (str, type)):
         return [selectors]
+    if not isinstance(selectors, Iterable) or isinstance(selectors, bytes):
+        raise TypeError(
+            f"Sites are module names ('features.3'), patterns ('features.*') or module "
+            f"classes, or a list of them; got {type(selectors).__name__}."
+        )
     return list(selectors)
 
 

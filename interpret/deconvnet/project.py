@@ -28,6 +28,7 @@ from interpret.core.receptive import chain_layers
 from interpret.core.results import Result
 from interpret.core.scan import model_device
 from interpret.core.state import preserved_state
+from interpret.core.validate import check_finite, check_indices, check_model, check_real
 from interpret.deconvnet.engine import SeedKind, compute_projections
 from interpret.deconvnet.gradient import RELU_FAMILY, FunctionalPolicy
 
@@ -231,12 +232,18 @@ def project(
     >>> tuple(res.projections.shape), res.route
     ((4, 3, 23, 31), 'reverse')
     """
+    check_model(model)
     if not isinstance(inputs, Tensor) or inputs.ndim != 4:
         raise TypeError("inputs must be an (N, C, H, W) tensor; add a batch dimension.")
+    check_real(inputs, "inputs")
+    check_finite(inputs, "inputs", "projections of such input would be NaN")
     if units is not None:
         if channels is not None or location is not None:
             raise ValueError("Give either units or channels/location, not both.")
-        table = torch.as_tensor(units, dtype=torch.int64)
+        table = torch.as_tensor(units)
+        if table.is_floating_point() or table.is_complex():
+            raise TypeError(f"units must be integer rows (image, channel, y, x); got {table.dtype}")
+        table = table.to(torch.int64)
         if table.ndim != 2 or table.shape[1] != 4:
             raise ValueError("units must be rows (image, channel, y, x), shape (B, 4).")
         return project_units(
@@ -250,9 +257,7 @@ def project(
     route = choose_route(model, site, route)  # type: ignore[assignment]
     if channels is None:
         channels = list(range(_site_channels(model, inputs, site)))
-    elif isinstance(channels, int):
-        channels = [channels]
-    chans = torch.as_tensor(list(channels), dtype=torch.int64)
+    chans = torch.tensor(check_indices(channels, "channels"), dtype=torch.int64)
     if chans.ndim != 1 or chans.numel() == 0:
         raise ValueError("channels must be a non-empty list of channel indices.")
     n = len(inputs)

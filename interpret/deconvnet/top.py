@@ -35,8 +35,8 @@ class TopActivationsResult(Result):
     Attributes
     ----------
     values:
-        ``(C, k)`` activations, descending; ``-inf`` in slots never filled (fewer than
-        ``k`` images).
+        ``(C, k)`` activations, descending (float32; float64 for a float64 model);
+        ``-inf`` in slots never filled (fewer than ``k`` images).
     index:
         ``(C, k)`` int64 dataset index of each (``-1`` when unfilled).
     y, x:
@@ -152,10 +152,11 @@ class TopActivations:
         if count <= 8 * channels:  # the usual case: one column per candidate
             rows, chans = pairs[:, 0], pairs[:, 1]
             columns = torch.arange(count, device=flat.device)
-            values = torch.full((channels, count), float("-inf"), device=flat.device)
+            dtype = torch.promote_types(best.dtype, torch.float32)  # float64 stays float64
+            values = torch.full((channels, count), float("-inf"), dtype=dtype, device=flat.device)
             images = torch.full((channels, count), -1, dtype=torch.long, device=flat.device)
             location = torch.zeros((channels, count), dtype=torch.long, device=flat.device)
-            values[chans, columns] = best[rows, chans].float()
+            values[chans, columns] = best[rows, chans].to(dtype)
             images[chans, columns] = index[rows]
             location[chans, columns] = flat[rows, chans].argmax(-1)  # first maximum
         else:  # early batches: most images qualify; per channel, padded to the widest
@@ -167,7 +168,8 @@ class TopActivations:
             location = flat.argmax(-1).T.gather(1, order)  # first maximum
             values = torch.where(valid, best.T.gather(1, order), float("-inf"))
             images = torch.where(valid, index[order], -1)
-        self._pending.append((values.float().cpu(), images.cpu(), location.cpu()))
+        values = values.to(torch.promote_types(values.dtype, torch.float32))
+        self._pending.append((values.cpu(), images.cpu(), location.cpu()))
         self._pending_width += count
         if self._pending_width >= max(256, 4 * self.k):
             self._flush()

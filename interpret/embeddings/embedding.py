@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from interpret.core import Result
+from interpret.core.validate import check_real
 
 __all__ = ["Embedding", "as_matrix", "to_numpy", "vectors_of"]
 
@@ -22,6 +23,9 @@ def as_matrix(x: Tensor | np.ndarray, name: str = "vectors") -> Tensor:
         raise TypeError(f"{name} must be a tensor or NumPy array (N, D), not {type(x).__name__}.")
     if x.ndim != 2:
         raise ValueError(f"{name} must be 2-D (N points, D dims), got shape {tuple(x.shape)}.")
+    check_real(x, name)
+    if x.dtype == torch.bool:
+        raise TypeError(f"{name} must be numbers, not booleans; convert them with .float().")
     if not x.is_floating_point():
         x = x.float()
     if not bool(torch.isfinite(x).all()):

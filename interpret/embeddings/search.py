@@ -45,6 +45,15 @@ def _merge(best_d: Tensor, best_i: Tensor, d: Tensor, i: Tensor, k: int) -> tupl
     return all_d.gather(1, top), all_i.gather(1, top)
 
 
+_TIE_MARGIN = 8  # extra candidates kept so near-ties at the k-th place reach the exact pass
+
+
+def _tie_keys(d: Tensor, scale: Tensor) -> Tensor:
+    """Squared distances rounded to a relative 2**-36 of ``scale``: the expansion's
+    rounding cannot split a true tie, so a stable sort on the keys ranks ties by row."""
+    return torch.round(d / scale * float(1 << 36))
+
+
 def exact_knn(
     data: Tensor,
     queries: Tensor,
@@ -74,17 +83,24 @@ def exact_knn(
         return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
     q = queries.to(data.device, torch.float64)
     chunk = max(1024, budget // max(q.shape[0], 1))
-    best_d = torch.empty(q.shape[0], 0, dtype=torch.float64, device=data.device)
+    keep = k + _TIE_MARGIN
+    best_key = torch.empty(q.shape[0], 0, dtype=torch.float64, device=data.device)
     best_i = torch.empty(q.shape[0], 0, dtype=torch.int64, device=data.device)
+    scale = (q * q).sum(1, keepdim=True) + data.to(torch.float64).pow(2).sum(1).max() + 1e-300
     for start in range(0, data.shape[0], chunk):
         x = data[start : start + chunk].to(torch.float64)
         d = _sq_dist(q, x)
         if skip is not None:
             rows = torch.arange(start, start + x.shape[0], device=data.device)
             d[skip.to(data.device)[:, None] == rows[None, :]] = float("inf")
-        cd, ci = torch.topk(d, min(k, x.shape[0]), dim=1, largest=False)
-        best_d, best_i = _merge(best_d, best_i, cd, ci + start, k)
-    return _refine(data, queries, best_i, skip)
+        key = _tie_keys(d, scale)
+        order = torch.sort(key, dim=1, stable=True).indices[:, :keep]  # ties: lower row
+        all_key = torch.cat([best_key, key.gather(1, order)], 1)  # earlier chunks first
+        all_i = torch.cat([best_i, order + start], 1)
+        top = torch.sort(all_key, dim=1, stable=True).indices[:, :keep]
+        best_key, best_i = all_key.gather(1, top), all_i.gather(1, top)
+    dist, idx = _refine(data, queries, best_i, skip)
+    return dist[:, :k], idx[:, :k]
 
 
 class IVFIndex:

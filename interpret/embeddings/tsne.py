@@ -276,8 +276,13 @@ class TSNE:
         if self._fitted is None:
             raise ValueError("Call fit() before transform().")
         x, _ = vectors_of(data)
-        coords = self._fitted.transform(self._prepare(x, fitting=False))
-        return torch.from_numpy(np.asarray(coords, dtype=np.float32)).clone()
+        fitted = np.array(self._fitted, copy=True)  # the map as fit() returned it
+        coords = np.asarray(self._fitted.transform(self._prepare(x, fitting=False)))
+        # openTSNE moves (re-centres) its reference embedding in place while placing the
+        # new points; shift them back into fit()'s frame and put the map back as it was
+        offset = (fitted - np.asarray(self._fitted)).mean(0)
+        self._fitted[...] = fitted
+        return torch.from_numpy(np.asarray(coords + offset, dtype=np.float32)).clone()
 
 
 def tsne(data: Any, perplexity: float = 30.0, *, seed: int = 0, **kwargs: Any) -> Embedding:

@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from interpret.core.capture import run_and_capture
 from interpret.core.scan import iterate_batches, model_device
+from interpret.core.validate import check_finite_number, check_real
 from interpret.neurons.units import neuron_values
 
 __all__ = ["edges_from_values", "calibrate_edges", "as_edges"]
@@ -79,10 +80,13 @@ def as_edges(edges: Any, bins: int) -> tuple[Tensor | None, str]:
     if edges is None:
         return None, "adaptive"
     if isinstance(edges, tuple) and len(edges) == 2 and not isinstance(edges[0], Tensor):
-        low, high = float(edges[0]), float(edges[1])
+        low = check_finite_number(edges[0], "edges[0]")
+        high = check_finite_number(edges[1], "edges[1]")
         if not high > low:
             raise ValueError(f"An edge range (low, high) needs high > low, got {edges}.")
         return torch.linspace(low, high, bins + 1, dtype=torch.float64), "given"
+    if isinstance(edges, Tensor):
+        check_real(edges, "edges")
     edges = torch.as_tensor(edges, dtype=torch.float64).cpu()
     if edges.ndim not in (1, 2) or edges.shape[-1] < 2:
         raise ValueError("edges must be (B + 1,) or (D, B + 1) with B + 1 >= 2 values.")

@@ -37,6 +37,7 @@ from torch import Tensor
 
 from interpret.core.accumulators import Reservoir
 from interpret.core.analyzer import Batch
+from interpret.core.validate import check_finite_number
 from interpret.neurons._grid import DyadicGrid, apply_map
 from interpret.neurons._labels import check_attributes, check_labels
 from interpret.neurons._tables import GroupTable, bin_index
@@ -123,6 +124,9 @@ class Selectivity:
         if not isinstance(site, str):
             raise TypeError(f"site must be a site name (str), not {type(site).__name__}.")
         check_reduction(reduction)
+        check_finite_number(active_threshold, "active_threshold")
+        if isinstance(bins, bool) or not isinstance(bins, int):
+            raise TypeError(f"bins must be an int, got {type(bins).__name__}.")
         if bins < 1:
             raise ValueError(f"bins must be at least 1, got {bins}.")
         if sample < 0:

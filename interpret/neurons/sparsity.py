@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from interpret.core.results import Result
+from interpret.core.validate import check_finite, check_finite_number, check_real
 
 __all__ = ["SparsityResult", "sparsity"]
 
@@ -94,8 +95,13 @@ def sparsity(values: Tensor, active_threshold: float = 0.0) -> SparsityResult:
     The streaming :class:`~interpret.neurons.selectivity.Selectivity` computes the same
     counts during a scan; this is the direct version for vectors you already have.
     """
+    if not isinstance(values, Tensor):
+        raise TypeError(f"values must be an (N, D) tensor, not {type(values).__name__}.")
+    check_real(values, "values")
     if values.ndim != 2:
         raise ValueError(f"values must be (N, D), got shape {tuple(values.shape)}.")
+    check_finite(values, "values", "drop or fix those rows first")
+    check_finite_number(active_threshold, "active_threshold")
     active = values.detach().cpu().to(torch.float64) > active_threshold
     n, d = active.shape
     return SparsityResult(

@@ -11,6 +11,8 @@ from typing import Literal
 
 from torch import Tensor
 
+from interpret.core.validate import check_real
+
 __all__ = ["Reduction", "REDUCTIONS", "neuron_values"]
 
 Reduction = Literal["mean", "max", "sum", "flatten"]
@@ -47,11 +49,14 @@ def neuron_values(
     Returns
     -------
     Tensor
-        ``(N, D)`` in the activation's dtype and device.
+        ``(N, D)`` in the activation's dtype (integers and booleans as float32) and device.
     """
     check_reduction(reduction)
     if not isinstance(activation, Tensor):
         raise TypeError(f"Site {site!r} gives a {type(activation).__name__}, not a tensor.")
+    check_real(activation, f"The activation of site {site!r}")
+    if not activation.is_floating_point():
+        activation = activation.float()
     if activation.ndim < 2:
         raise ValueError(
             f"Site {site!r} gives activations of shape {tuple(activation.shape)}: there is no "

@@ -11,6 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from interpret.core import capture, model_device, preserved_state, resolve_sites
+from interpret.core.validate import check_finite, check_indices, check_model, check_positive_int
 from interpret.occlusion._trace import Trace, default_site, per_sample_bytes, trace_calls
 from interpret.occlusion.incremental import IncrementalPlan
 from interpret.occlusion.result import OcclusionResult
@@ -34,7 +35,7 @@ def _as_images(images: Tensor) -> Tensor:
             f"images must be a float tensor (N, C, H, W) or (C, H, W); got {images.dtype} "
             f"{tuple(images.shape)}."
         )
-    return images
+    return check_finite(images, "images", "occlusion maps of such input would be NaN")
 
 
 def _logits_of(output: Any, key: str | int | None) -> Tensor:
@@ -59,8 +60,10 @@ def _logits_of(output: Any, key: str | int | None) -> Tensor:
 
 
 def _probs(logits: Tensor, how: str) -> Tensor:
-    if how == "softmax":
-        return logits.float().softmax(-1).to(logits.dtype)
+    if how == "softmax":  # at least float32, float64 kept
+        return (
+            logits.to(torch.promote_types(logits.dtype, torch.float32)).softmax(-1).to(logits.dtype)
+        )
     if how == "sigmoid":
         return logits.sigmoid()
     if how == "identity":
@@ -69,7 +72,9 @@ def _probs(logits: Tensor, how: str) -> Tensor:
 
 
 def _per_image(value: Any, n: int, upper: int, what: str) -> Tensor:
-    out = torch.as_tensor(value, dtype=torch.int64).flatten()
+    if isinstance(value, Tensor) and value.ndim > 1:
+        raise ValueError(f"{what} must be one index or one per image, got {tuple(value.shape)}.")
+    out = torch.tensor(check_indices(value, what), dtype=torch.int64)
     if out.numel() == 1:
         out = out.expand(n)
     if out.numel() != n:
@@ -192,6 +197,11 @@ class Sweep:
         batch_size: int | None = None,
         memory_budget: int | None = None,
     ) -> None:
+        check_model(model)
+        check_positive_int(memory_budget, "memory_budget", allow_none=True)
+        check_positive_int(batch_size, "batch_size", allow_none=True)
+        if isinstance(top_n, bool) or not isinstance(top_n, int):
+            raise TypeError(f"top_n must be an int, got {type(top_n).__name__}.")
         if not isinstance(occluder, Occluder):
             raise TypeError(f"occluder must be an Occluder, not {type(occluder).__name__}.")
         if top_n < 0 or batch_size is not None and batch_size < 1:

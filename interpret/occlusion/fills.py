@@ -127,6 +127,12 @@ class TensorFill:
 FillSpec = float | int | str | Sequence[float] | Tensor | Fill
 
 
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"A fill value must be finite, got {value}; use a number such as 0.0.")
+    return value
+
+
 def resolve_fill(spec: FillSpec) -> Fill:
     """Turn a fill specification into a :class:`Fill`.
 
@@ -137,7 +143,7 @@ def resolve_fill(spec: FillSpec) -> Fill:
     if isinstance(spec, bool):
         raise TypeError("A fill is a number, 'gray', 'mean', 'blur', a tensor or a Fill.")
     if isinstance(spec, (int, float)):
-        return ConstantFill(float(spec))
+        return ConstantFill(_finite(float(spec)))
     if isinstance(spec, str):
         named: dict[str, Fill] = {
             "gray": ConstantFill(0.0),
@@ -150,11 +156,15 @@ def resolve_fill(spec: FillSpec) -> Fill:
             )
         return named[spec]
     if isinstance(spec, Tensor):
+        if spec.is_complex() or spec.dtype == torch.bool:
+            raise TypeError(f"A fill tensor must be real numbers, got {spec.dtype}.")
+        if spec.is_floating_point() and not bool(torch.isfinite(spec).all()):
+            raise ValueError("A fill tensor must be finite; it holds NaN or infinity.")
         return TensorFill(spec.detach())
     if isinstance(spec, Fill):
         return spec  # type: ignore[return-value]
     if isinstance(spec, Sequence) and all(isinstance(v, (int, float)) for v in spec):
-        return ConstantFill(tuple(float(v) for v in spec))
+        return ConstantFill(tuple(_finite(float(v)) for v in spec))
     raise TypeError(
         "A fill is a number, 'gray', 'mean', 'blur', a tensor or a Fill, not "
         f"{type(spec).__name__}."
