@@ -60,15 +60,15 @@ class MaximizeConfig:
         with ``lr_schedule="adaptive"`` the rate every element starts from.
     lr_schedule:
         ``"constant"``: every step uses ``lr`` (the papers). ``"adaptive"`` (the default
-        presets "lucid"): each batch element has its own rate, found from the run itself
+        preset "lucid"): each batch element has its own rate, found from the run itself
         -- after every step it is multiplied by ``LR_GROW`` (1.2) if that element's
         objective did not fall since the previous step and by ``LR_SHRINK`` (0.7) if
         it fell, within ``[lr / 16, 64 * lr]`` (a bold-driver line search that runs
-        along with the optimization, at no extra cost). Adam already makes the step independent of the
-        gradient's scale; what differs between models is how far the image must move in
-        a given number of steps (a random-init VGG needs about 4x Lucid's 0.05 in 32
-        steps, the pretrained Lite0 does not), and this finds it: the rate grows while
-        steps pay off and falls back when they overshoot.
+        along with the optimization, at no extra cost). Adam already makes the step
+        independent of the gradient's scale; what differs between models is how far the
+        image must move in a given number of steps (a random-init VGG-11 needs about 4x
+        Lucid's 0.05 in 32 steps, the pretrained Lite0 does not), and this finds it: the
+        rate grows while steps pay off and falls back when they overshoot.
     relu_gradient:
         ``"exact"``, or ``"redirect"``: Lucid's redirected ReLU gradient for elements
         whose exact gradient through a ``nn.ReLU``/``nn.ReLU6`` module is zero, so that a
