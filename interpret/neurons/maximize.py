@@ -9,7 +9,8 @@ image, under regularization. Each step::
     x = transforms(image) ; x = resize(x)  # jitter / scale / rotate, per element
     x = (x - mean) / std                   # the model's own preprocessing
     value = objective(activations, output) # (B,), captured in gradient mode
-    ascend value - penalties(image)        # Adam, SGD or Yosinski's "progress" step
+    ascend value - penalties(image)        # Adam, SGD or Yosinski's "progress" step,
+                                           # at a rate that may adapt per element
     step regularizers ; clip               # decay, blur, clipping (Yosinski)
 
 Batch element ``b`` has its own objective (``channel(site, range(64))``), its own
@@ -150,7 +151,12 @@ def maximize(
         Its length sets the number of image channels.
     config:
         A :class:`MaximizeConfig` or a preset name (``"lucid"``, ``"deepvis"``, see
-        :func:`interpret.neurons.presets.preset`); default ``"lucid"``.
+        :func:`interpret.neurons.presets.preset`); default ``"lucid"``, which adapts to
+        the model: each element's Adam rate follows its objective (grows while it does
+        not fall, shrinks when it falls), channels dead on the start image get Lucid's
+        redirected ReLU gradient, and the random transforms stop after half the steps
+        (``MaximizeConfig.lr_schedule``, ``relu_gradient``, ``transform_fraction``;
+        ``preset("lucid", literal=True)`` for Lucid's settings as published).
     batch:
         Number of images for an objective that is the same for every element.
     seed:
