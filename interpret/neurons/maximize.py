@@ -9,7 +9,8 @@ image, under regularization. Each step::
     x = transforms(image) ; x = resize(x)  # jitter / scale / rotate, per element
     x = (x - mean) / std                   # the model's own preprocessing
     value = objective(activations, output) # (B,), captured in gradient mode
-    ascend value - penalties(image)        # Adam, SGD or Yosinski's "progress" step
+    ascend value - penalties(image)        # Adam, SGD or Yosinski's "progress" step,
+                                           # at a rate that may adapt per element
     step regularizers ; clip               # decay, blur, clipping (Yosinski)
 
 Batch element ``b`` has its own objective (``channel(site, range(64))``), its own
@@ -40,9 +41,17 @@ from interpret.core import (
     preserved_state,
     resolve_sites,
 )
-from interpret.neurons.maximize_config import MaximizeConfig, MaximizeResult, _pair
+from interpret.neurons.maximize_config import (
+    LR_GROW,
+    LR_RANGE,
+    LR_SHRINK,
+    MaximizeConfig,
+    MaximizeResult,
+    _pair,
+)
 from interpret.neurons.objective_base import Objective
 from interpret.neurons.parameterization import FourierImage, PixelImage, parameterize
+from interpret.neurons.relu_redirect import redirect_relu_gradients
 from interpret.neurons.transforms import Resize, apply_transforms
 
 __all__ = ["MaximizeConfig", "MaximizeResult", "count_channels", "evaluate_objective", "maximize"]
@@ -142,7 +151,12 @@ def maximize(
         Its length sets the number of image channels.
     config:
         A :class:`MaximizeConfig` or a preset name (``"lucid"``, ``"deepvis"``, see
-        :func:`interpret.neurons.presets.preset`); default ``"lucid"``.
+        :func:`interpret.neurons.presets.preset`); default ``"lucid"``, which adapts to
+        the model: each element's Adam rate follows its objective (grows while it does
+        not fall, shrinks when it falls), channels dead on the start image get Lucid's
+        redirected ReLU gradient, and the random transforms stop after half the steps
+        (``MaximizeConfig.lr_schedule``, ``relu_gradient``, ``transform_fraction``;
+        ``preset("lucid", literal=True)`` for Lucid's settings as published).
     batch:
         Number of images for an objective that is the same for every element.
     seed:
@@ -236,12 +250,15 @@ def maximize(
             try:
                 if not objective.needs_output and capture_sites:
                     _add_stop_hooks(model, objective.sites, acts, stops)
+                if config.relu_gradient == "redirect":
+                    redirect_relu_gradients(model, stops)
                 update = _updater(config, param)
+                randomized = round(config.transform_fraction * config.steps)
                 for step in range(config.steps):
                     param.raw.grad = None
                     for rows in chunks:
                         images = param.images(rows)
-                        output = checked_forward(model, to_model(images, rows, True))
+                        output = checked_forward(model, to_model(images, rows, step < randomized))
                         value = objective(acts, output, elements[rows])
                         total = value
                         for penalty in config.penalties:
@@ -253,7 +270,7 @@ def maximize(
                             )
                         (-total.sum()).backward()
                         curve[step, rows] = value.detach().to("cpu", dtype)
-                    update(step)
+                    update(step, curve)
                     if callback is not None:
                         callback(step, curve[step].clone())
                 with torch.no_grad():
@@ -308,7 +325,9 @@ class _Adam:
     eps 1e-8), elementwise, so batch elements never interact. Written out to keep the
     update explicit and to avoid the optimizer machinery's first-use import cost."""
 
-    def __init__(self, param: Tensor, lr: float, betas: tuple[float, float] = (0.9, 0.999)):
+    def __init__(
+        self, param: Tensor, lr: float | Tensor, betas: tuple[float, float] = (0.9, 0.999)
+    ) -> None:
         self.param, self.lr, self.betas, self.eps = param, lr, betas, 1e-8
         self.m = torch.zeros_like(param)
         self.v = torch.zeros_like(param)
@@ -323,7 +342,10 @@ class _Adam:
         self.m.lerp_(grad, 1 - b1)
         self.v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
         denom = (self.v.sqrt() / (1 - b2**self.t) ** 0.5).add_(self.eps)
-        self.param.addcdiv_(self.m, denom, value=self.lr / (1 - b1**self.t))
+        if isinstance(self.lr, Tensor):  # one rate per batch element, (B, 1, ...)
+            self.param.add_(self.m / denom * (self.lr / (1 - b1**self.t)))
+        else:
+            self.param.addcdiv_(self.m, denom, value=self.lr / (1 - b1**self.t))
 
 
 def _chunks(n: int, chunk_size: int | None, device: torch.device, couples: bool) -> list[slice]:
@@ -336,22 +358,37 @@ def _chunks(n: int, chunk_size: int | None, device: torch.device, couples: bool)
     return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
 
-def _updater(config: MaximizeConfig, param: PixelImage | FourierImage) -> Callable[[int], None]:
-    """The update after a step's backward: ascend, then regularize and clip."""
+def _updater(
+    config: MaximizeConfig, param: PixelImage | FourierImage
+) -> Callable[[int, Tensor], None]:
+    """The update after a step's backward: ascend, then regularize and clip.
+
+    ``update(step, curve)`` reads ``curve[step]`` and ``curve[step - 1]`` (the objective
+    before and after the previous update) to adapt each element's rate when
+    ``config.lr_schedule == "adaptive"``."""
     raw = param.raw
+    shape = (-1, *([1] * (raw.ndim - 1)))
+    rates = torch.full((raw.shape[0],), config.lr, dtype=raw.dtype, device=raw.device)
+    lowest, highest = config.lr / LR_RANGE[0], config.lr * LR_RANGE[1]
     adam = _Adam(raw, config.lr) if config.optimizer == "adam" else None
 
     @torch.no_grad()
-    def update(step: int) -> None:
+    def update(step: int, curve: Tensor) -> None:
+        if config.lr_schedule == "adaptive" and step > 0:
+            rose = (curve[step] >= curve[step - 1]).to(raw.device)
+            factor = torch.where(rose, LR_GROW, LR_SHRINK).to(raw.dtype)
+            rates.mul_(factor).clamp_(lowest, highest)
+        lr = rates.view(shape) if config.lr_schedule == "adaptive" else config.lr
         ascent = -raw.grad if raw.grad is not None else torch.zeros_like(raw)
         if adam is not None:
+            adam.lr = lr
             adam.step(ascent)
         elif config.optimizer == "sgd":
-            raw.add_(config.lr * ascent)
+            raw.add_(lr * ascent)
         else:
-            sq = ascent.flatten(1).pow(2).sum(1)
-            lr = torch.where(sq > 0, (config.desired_progress / sq).clamp(max=config.lr), config.lr)
-            raw.add_(lr.view(-1, *([1] * (raw.ndim - 1))) * ascent)
+            sq = ascent.flatten(1).pow(2).sum(1).view(shape)
+            step_size = torch.where(sq > 0, (config.desired_progress / sq).clamp(max=lr), lr)
+            raw.add_(step_size * ascent)
         for regularizer in config.step_regularizers:
             regularizer(raw, ascent, step)
         param.project()
