@@ -32,65 +32,31 @@ import sys
 import time
 
 import torch
-import torch.nn.functional as F
-import torchvision
-from torch import nn
 
 sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "neurons"))
 from _common import ratio, report  # noqa: E402
+from maximize_transfer_setup import report_overrides, setting  # noqa: E402 (the test's setup)
 
-from interpret.data import Digits, sample_photos  # noqa: E402
-from interpret.models import efficientnet_lite0, zfnet_digits  # noqa: E402
-from interpret.neurons.maximize import count_channels, evaluate_objective, maximize  # noqa: E402
-from interpret.neurons.objectives import channel  # noqa: E402
+from interpret.neurons.maximize import maximize  # noqa: E402
 from interpret.neurons.presets import preset  # noqa: E402
 
-IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 SIZE, STEPS, DIGIT_STEPS, UNITS, TARGET = 96, 32, 64, 8, 3.0
 
 
-def build(name: str) -> tuple[nn.Module, str, object]:
-    torch.manual_seed(0)
-    if name == "efficientnet_lite0":
-        return efficientnet_lite0(pretrained=True).eval(), "blocks.5", ((0.5,) * 3,) * 2
-    if name == "zfnet_digits":
-        return zfnet_digits().eval(), "features.11", Digits().preprocess
-    if name == "vgg11":
-        return torchvision.models.vgg11(weights=None).eval(), "features.14", IMAGENET
-    return torchvision.models.resnet18(weights=None).eval(), "layer3.0.relu", IMAGENET
-
-
-def photos(size: int) -> torch.Tensor:
-    out = []
-    for _, array in sample_photos():
-        x = torch.from_numpy(array.copy()).permute(2, 0, 1).float()[None] / 255
-        out.append(F.interpolate(x, size=(size, size), mode="bilinear", antialias=True))
-    return torch.cat(out)
-
-
 def measure(name: str, no_config: bool) -> dict:
-    model, site, normalize = build(name)
+    s = setting(name, SIZE, units=UNITS)  # 8 channels (seed 0) and their maximum on the data
+    model, objective, normalize, data_max = s.model, s.objective, s.normalize, s.data_max
     digits = name == "zfnet_digits"
-    size = 32 if digits else SIZE
-    data = Digits().images * 0.5 + 0.5 if digits else photos(size)
-    n = count_channels(model, site, size=size, channels=data.shape[1])
-    units = torch.randperm(n, generator=torch.Generator().manual_seed(0))[:UNITS].tolist()
-    objective = channel(site, units)
-    data_max = torch.stack(
-        [
-            evaluate_objective(model, objective, data, normalize=normalize, elements=b)
-            for b in range(UNITS)
-        ]
-    ).amax(1)
-    extra = {"decorrelate": False, "model_size": 32} if digits else {}
     steps = DIGIT_STEPS if digits else STEPS
+    extra = report_overrides(name)
     configs = {
-        "default": preset("lucid", size=size, steps=steps, **extra),
-        "literal": preset("lucid", literal=True, size=size, steps=steps, **extra),
+        "default": preset("lucid", size=s.size, steps=steps, **extra),
+        "literal": preset("lucid", literal=True, size=s.size, steps=steps, **extra),
     }
     if no_config:
         configs["no_config"] = None
-    out: dict = {"site": site, "channels": units, "size": size, "steps": steps}
+    out: dict = {"site": s.site, "channels": list(s.channels), "size": s.size, "steps": steps}
     for config in configs.values():  # warm-up (first-call costs), not timed
         warm = (config or preset("lucid")).replace(steps=2)
         maximize(model, objective, normalize=normalize, config=warm, seed=0)

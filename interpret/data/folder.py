@@ -15,12 +15,25 @@ from interpret.data.preprocess import Preprocess
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["ImageFolderDataset", "IMAGE_EXTENSIONS"]
+__all__ = ["ImageFolderDataset", "IMAGE_EXTENSIONS", "list_images"]
 
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 )
 """File name endings (lower case) taken as images when a folder is searched."""
+
+
+def list_images(root: Path) -> list[Path]:
+    """The image files under ``root`` (recursively, by :data:`IMAGE_EXTENSIONS`), sorted;
+    ``ValueError`` when there are none."""
+    files = sorted(
+        p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+    )
+    if not files:
+        raise ValueError(
+            f"No images in {root} (searched recursively for {', '.join(sorted(IMAGE_EXTENSIONS))})."
+        )
+    return files
 
 
 class ImageFolderDataset(Dataset[tuple[Tensor, int]]):
@@ -75,14 +88,7 @@ class ImageFolderDataset(Dataset[tuple[Tensor, int]]):
                 raise ValueError(
                     f"{root} is not a folder; pass a folder of images or a list of image files."
                 )
-            files = sorted(
-                p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-            )
-            if not files:
-                raise ValueError(
-                    f"No images in {root} (searched recursively for "
-                    f"{', '.join(sorted(IMAGE_EXTENSIONS))})."
-                )
+            files = list_images(root)
             folders = labels == "folders"
             class_of = [self._class_under_root(root, p) if folders else "" for p in files]
         else:

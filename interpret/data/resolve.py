@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib
 import inspect
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +35,8 @@ from typing import Any
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from interpret.data.folder import IMAGE_EXTENSIONS
+from interpret.core.factories import FACTORY_PATTERN, import_factory
+from interpret.data.folder import list_images
 from interpret.data.labelled import (
     LabelledImages,
     LabelledSubset,
@@ -48,7 +47,6 @@ from interpret.data.labelled import (
 __all__ = ["DATA_NAMES", "DataSource", "FactoryDataset", "resolve_data"]
 
 DATA_NAMES = ("samples", "digits", "faces")
-_FACTORY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 _LABELS = ("auto", "folders", "none")
 
 
@@ -140,7 +138,7 @@ def resolve_data(
     single = specs[0] if len(specs) == 1 else None
     if single in DATA_NAMES:
         return _sampled(*_bundled(single, preprocess), max_images, seed, labels)
-    if single is not None and _FACTORY.match(single) and not Path(single).exists():
+    if single is not None and FACTORY_PATTERN.match(single) and not Path(single).exists():
         return _sampled(*_factory(single, fixed), max_images, seed, labels)
     images, name = _files(specs, fixed, labels), ", ".join(specs)
     return _checked(images, name, fixed, labels, max_images, seed, skip_bad_images)
@@ -157,14 +155,7 @@ def _files(specs: list[str], preprocess: Any, labels: str) -> LabelledImages:
         return LabelledImages.from_csv(paths[0], preprocess)
     if len(paths) == 1 and paths[0].is_dir():
         root = paths[0]
-        files = sorted(
-            p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-        )
-        if not files:
-            raise ValueError(
-                f"No images in {root} (searched recursively for "
-                f"{', '.join(sorted(IMAGE_EXTENSIONS))})."
-            )
+        files = list_images(root)
         parts = [p.relative_to(root).parts for p in files]
         flat = [f for f, part in zip(files, parts) if len(part) < 2]
         if labels == "folders" and flat:
@@ -353,17 +344,7 @@ class FactoryDataset(Dataset[tuple[Tensor, int]]):
 
 
 def _factory(spec: str, preprocess: Any) -> tuple[Dataset, str, tuple, Any, tuple[int, ...], Any]:
-    module_name, _, attribute = spec.partition(":")
-    try:
-        target: Any = importlib.import_module(module_name)
-    except ImportError as error:
-        raise ValueError(f"Cannot import {module_name!r} for data {spec!r}: {error}") from None
-    for part in attribute.split("."):
-        if not hasattr(target, part):
-            raise ValueError(f"{module_name} has no attribute {attribute!r} (data {spec!r}).")
-        target = getattr(target, part)
-    if not callable(target):
-        raise TypeError(f"{spec} is a {type(target).__name__}, not a dataset factory.")
+    target = import_factory(spec, "dataset")
     try:
         parameters = set(inspect.signature(target).parameters)
     except (TypeError, ValueError):  # builtins without a signature

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import difflib
-import importlib
 import os
 import pickle
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
+
+from interpret.core.factories import FACTORY_PATTERN, import_factory
 
 __all__ = [
     "WeightsUnavailableError",
@@ -23,7 +23,6 @@ __all__ = [
     "read_checkpoint",
 ]
 
-_FACTORY_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 _CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
 _STATE_KEYS = ("state_dict", "model_state_dict", "model")
 """Keys under which a checkpoint dict may hold the state dict (first match wins)."""
@@ -136,7 +135,7 @@ def load_model(
     if checkpoint is not None:
         state = state_dict_of(read_checkpoint(checkpoint), checkpoint)
         model = _build(name, num_classes, False, dict(kwargs))
-        if num_classes is None and not _FACTORY_PATH.match(name):
+        if num_classes is None and not FACTORY_PATTERN.match(name):
             wanted = _head_outputs(model, state)
             if wanted is not None:
                 model = _build(name, wanted, False, dict(kwargs))
@@ -146,7 +145,7 @@ def load_model(
 
 def _names_a_file(name: str) -> bool:
     """Whether ``name`` is a file rather than a model name (a name wins when both fit)."""
-    if name in BUILTIN_MODELS or name.startswith("timm:") or _FACTORY_PATH.match(name):
+    if name in BUILTIN_MODELS or name.startswith("timm:") or FACTORY_PATTERN.match(name):
         return False
     path = Path(name)
     return (path.is_file() or path.suffix in _CHECKPOINT_SUFFIXES) and not _known_name(name)
@@ -183,7 +182,7 @@ def _build(name: str, num_classes: int | None, pretrained: bool, kwargs: dict) -
         return BUILTIN_MODELS[name](pretrained, num_classes, **kwargs)
     if name.startswith("timm:"):
         return _timm(name.removeprefix("timm:"), num_classes, pretrained, kwargs)
-    if _FACTORY_PATH.match(name):
+    if FACTORY_PATTERN.match(name):
         return _factory(name, num_classes, kwargs)
     import torchvision.models as tvm
 
@@ -218,18 +217,7 @@ def _timm(name: str, num_classes: int | None, pretrained: bool, kwargs: dict) ->
 
 
 def _factory(path: str, num_classes: int | None, kwargs: dict) -> nn.Module:
-    module_name, _, attribute = path.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise ValueError(f"Cannot import {module_name!r} for {path!r}: {error}") from error
-    target: Any = module
-    for part in attribute.split("."):
-        if not hasattr(target, part):
-            raise ValueError(f"{module_name} has no attribute {attribute!r} (from {path!r}).")
-        target = getattr(target, part)
-    if not callable(target):
-        raise TypeError(f"{path} is a {type(target).__name__}, not a callable model factory.")
+    target = import_factory(path, "model")
     if num_classes is not None:
         kwargs["num_classes"] = num_classes
     model = target(**kwargs)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from interpret.core.factories import FACTORY_PATTERN
 from interpret.models.cached import default_cache_dir, digest, file_digest, trained_zfnet_digits
 from interpret.models.loading import (
     BUILTIN_MODELS,
@@ -51,7 +51,6 @@ __all__ = [
 REPORT_MODELS = ("efficientnet_lite0", "zfnet")
 """Names with trained weights that need no file and no network."""
 
-_FACTORY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 _CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
 _DEVICE_TYPES = ("cpu", "cuda", "mps")
 
@@ -234,7 +233,7 @@ def resolve_model(
         loaded = _from_checkpoint(spec, image_size, mean, std, cache_dir, log)
     elif spec in REPORT_MODELS or spec == "zfnet_digits":
         loaded = _bundled(spec, weights, cache_dir, log, trained)
-    elif _FACTORY.match(spec) and not spec.startswith("timm:"):
+    elif FACTORY_PATTERN.match(spec) and not spec.startswith("timm:"):
         model = load_model(spec, checkpoint=weights)
         preprocess = _user_preprocess(image_size, mean, std)
         key = digest(spec, preprocess, _weights_key(weights))

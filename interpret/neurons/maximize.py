@@ -156,7 +156,11 @@ def maximize(
         not fall, shrinks when it falls), channels dead on the start image get Lucid's
         redirected ReLU gradient, and the random transforms stop after half the steps
         (``MaximizeConfig.lr_schedule``, ``relu_gradient``, ``transform_fraction``;
-        ``preset("lucid", literal=True)`` for Lucid's settings as published).
+        ``preset("lucid", literal=True)`` for Lucid's settings as published). With a preset
+        (or the default) and a ``normalize`` that has a fixed ``size`` (an
+        ``interpret.data.Preprocess``), images reach the model at that size
+        (``model_size``), so a network with a fixed input (ZFNet on 32 x 32 digits) takes
+        the default as it is.
     batch:
         Number of images for an objective that is the same for every element.
     seed:
@@ -202,7 +206,8 @@ def maximize(
     if config is None or isinstance(config, str):
         from interpret.neurons.presets import preset
 
-        config = preset(config or "lucid")
+        size = getattr(normalize, "size", None)
+        config = preset(config or "lucid", **({"model_size": size} if size else {}))
     if not isinstance(config, MaximizeConfig):
         raise TypeError(f"config must be a MaximizeConfig or a preset name, not {type(config)}.")
     n = _batch_size(objective, batch)

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from interpret.core.factories import FACTORY_PATTERN
 
 __all__ = ["DEFAULT_MODEL", "EXTRAS", "ReportConfig", "load_config_file"]
 
@@ -38,7 +39,6 @@ DEFAULT_MODEL = "efficientnet_lite0"
 """The embedded default model (bundled ImageNet weights)."""
 EXTRAS = ("digits", "faces")
 """Bundled demos a report can carry besides the user's model."""
-_FACTORY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 @dataclass(frozen=True)
@@ -216,7 +216,7 @@ class ReportConfig:
                 data = [data] if isinstance(data, str) else list(data)
                 values["data"] = [
                     d
-                    if d in ("samples", "digits", "faces") or _FACTORY.match(d)
+                    if d in ("samples", "digits", "faces") or FACTORY_PATTERN.match(d)
                     else str(_relative_to(base, d))
                     for d in data
                 ]

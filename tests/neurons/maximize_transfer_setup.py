@@ -35,6 +35,7 @@ class Setting:
     size: int
     objective: Objective
     data_max: torch.Tensor  # (8,)
+    channels: tuple[int, ...] = ()
 
 
 def photos(size: int) -> torch.Tensor:
@@ -82,7 +83,7 @@ def setting(name: str, size: int, units: int = 8, seed: int = 0) -> Setting:
     data_max = values.max(1).values
     if bool((data_max <= 0).any()):
         raise ValueError(f"{name}: a channel of {picked} is never positive on the data.")
-    return Setting(name, model, site, normalize, size, objective, data_max)
+    return Setting(name, model, site, normalize, size, objective, data_max, tuple(picked))
 
 
 def report_overrides(name: str) -> dict:
