@@ -202,13 +202,15 @@ class StopForward(Exception):
     :func:`checked_forward` then returns ``None`` without running the rest of the model."""
 
 
-def checked_forward(model: nn.Module, inputs: Tensor) -> Any:
+def checked_forward(model: nn.Module, inputs: Tensor, check: bool = True) -> Any:
     """``model(inputs)``, turning the model's refusal of the input into a clear ``ValueError``.
 
     A ``RuntimeError`` raised by the forward (wrong channel count, an image too small for
     the network's poolings, a dtype the weights do not take) becomes a ``ValueError`` that
-    names the input shape and dtype. Out-of-memory errors are re-raised as they are.
-    A hook that raises :class:`StopForward` ends the pass early: the result is ``None``.
+    names the input shape and dtype; with ``check=False`` (every pass after the first
+    one, which already showed that the model takes such inputs) it passes through as the
+    model raised it. Out-of-memory errors are re-raised as they are. A hook that raises
+    :class:`StopForward` ends the pass early: the result is ``None``.
     """
     try:
         return model(inputs)
@@ -217,6 +219,8 @@ def checked_forward(model: nn.Module, inputs: Tensor) -> Any:
     except torch.cuda.OutOfMemoryError:
         raise
     except RuntimeError as err:
+        if not check:
+            raise
         raise ValueError(
             f"The model could not run on inputs of shape {tuple(inputs.shape)} "
             f"({inputs.dtype}): {err}. Check the input size, channels and preprocessing "

@@ -263,7 +263,10 @@ def maximize(
                     param.raw.grad = None
                     for rows in chunks:
                         images = param.images(rows)
-                        output = checked_forward(model, to_model(images, rows, step < randomized))
+                        x = to_model(images, rows, step < randomized)
+                        # The first step checks that the model takes the input; errors of
+                        # later steps are the model's own and pass through unchanged.
+                        output = checked_forward(model, x, check=step == 0)
                         value = objective(acts, output, elements[rows])
                         total = value
                         for penalty in config.penalties:

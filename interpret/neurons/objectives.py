@@ -43,6 +43,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import torch
 from torch import Tensor
 
+from interpret.core.validate import check_index, check_indices
 from interpret.neurons.objective_base import Objective, _activation
 
 __all__ = [
@@ -66,14 +67,11 @@ def _units(units: int | Iterable[int], what: str) -> tuple[list[int], bool]:
         raise TypeError(f"{what} must be an int or a sequence of ints, not a bool.")
     if isinstance(units, int):
         return [units], False
-    if isinstance(units, Tensor):
-        units = units.flatten().tolist()
-    try:
-        listed = [int(u) for u in units]  # type: ignore[union-attr]
-    except TypeError:
-        raise TypeError(
-            f"{what} must be an int or a sequence of ints, not {type(units).__name__}."
-        ) from None
+    if isinstance(units, Tensor) and units.ndim == 0:
+        return [check_index(units, what)], False
+    if not isinstance(units, (Tensor, Iterable)) or isinstance(units, str):
+        raise TypeError(f"{what} must be an int or a sequence of ints, not {type(units).__name__}.")
+    listed = check_indices(units, what)  # 1.7 is a TypeError, not unit 1
     if not listed:
         raise ValueError(f"No {what} given: pass at least one.")
     return listed, True
