@@ -41,6 +41,7 @@ from interpret.core import (
     preserved_state,
     resolve_sites,
 )
+from interpret.core.validate import check_index
 from interpret.neurons.maximize_config import (
     LR_GROW,
     LR_RANGE,
@@ -77,6 +78,8 @@ def _norm_stats(normalize: Any, dtype: torch.dtype, device: torch.device) -> tup
             ) from None
     mean_t = torch.as_tensor(mean, dtype=torch.float64).flatten()
     std_t = torch.as_tensor(std, dtype=torch.float64).flatten()
+    if not bool(torch.isfinite(mean_t).all() and torch.isfinite(std_t).all()):
+        raise ValueError(f"normalize holds NaN or infinity: mean {mean}, std {std}.")
     if mean_t.numel() != std_t.numel() or mean_t.numel() == 0 or bool((std_t <= 0).any()):
         raise ValueError(
             f"normalize needs one mean and one positive std per channel, got {mean} and {std}."
@@ -91,7 +94,9 @@ def _norm_stats(normalize: Any, dtype: torch.dtype, device: torch.device) -> tup
 def _seeds(seed: int | Sequence[int], batch: int) -> list[int]:
     if isinstance(seed, int) and not isinstance(seed, bool):
         return [seed + b for b in range(batch)]
-    seeds = [int(s) for s in seed]
+    if isinstance(seed, (str, bytes)) or not isinstance(seed, Sequence):
+        raise TypeError(f"seed must be an int or a sequence of ints, not {seed!r}.")
+    seeds = [check_index(s, "seed") for s in seed]
     if len(seeds) != batch:
         raise ValueError(f"{len(seeds)} seeds for a batch of {batch}; give one per element.")
     return seeds

@@ -23,6 +23,8 @@ LR_RANGE = (16.0, 64.0)
 
 
 def _pair(size: int | Sequence[int], what: str) -> tuple[int, int]:
+    if not isinstance(size, (int, Sequence)) or isinstance(size, (bool, str)):
+        raise TypeError(f"{what} must be an int or a (height, width) pair, not {size!r}.")
     pair = (size, size) if isinstance(size, int) else tuple(size)
     if len(pair) != 2 or not all(isinstance(s, int) and s > 0 for s in pair):
         raise ValueError(f"{what} must be a positive int or (height, width), got {size!r}.")

@@ -191,6 +191,7 @@ def run_report(
     out = Path(config.out)
     _check_out(out)
     names = registry.resolve_names(config.analyzers, config.wants)
+    registry.check_section_names(config.sections)
     logger = _Log(config.progress, log)
     ctx = ReportContext(config, cache_dir=cache_dir, log=logger)  # checks the device
     created = _missing_parents(out)

@@ -42,6 +42,7 @@ def draw_section(config: ReportConfig, name: str, output: str | Path) -> list[Pa
     """
     output = Path(output)
     registry.get(name)  # unknown names fail before any work
+    registry.check_section_names(config.sections)
     ctx = ReportContext(config)
     ctx.source("main")
     section, params, result = compute_section(ctx, name)

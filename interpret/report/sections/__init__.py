@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from interpret.report.sections.base import Figure, Section, SectionOutput, Table, check_params
 
@@ -20,6 +20,7 @@ __all__ = [
     "Table",
     "available",
     "check_params",
+    "check_section_names",
     "get",
     "register",
     "resolve_names",
@@ -99,3 +100,16 @@ def resolve_names(
         get(name)  # raises for unknown names
     wanted = set(names)
     return [n for n in known if n in wanted]
+
+
+def check_section_names(names: Iterable[str]) -> None:
+    """``ValueError`` for a name that is no section (in ``--set S.KEY=V`` or ``[sections.S]``)."""
+    known = available()
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise ValueError(
+                f"Parameters given for {name!r}, which is no section.{hint} "
+                f"Sections: {', '.join(known)}."
+            )
