@@ -188,7 +188,14 @@ def plot_label_map(
         aspect="auto",
         interpolation="nearest",
     )
-    ax.set_xticks(range(len(sel.names)), sel.names, rotation=90 if len(sel.names) > 6 else 0)
+    long_names = max(len(str(n)) for n in sel.names) > 3  # digits stay upright
+    rotation = 90 if len(sel.names) > 6 else (45 if long_names else 0)
+    ax.set_xticks(
+        range(len(sel.names)),
+        sel.names,
+        rotation=rotation,
+        ha="right" if rotation == 45 else "center",
+    )
     if len(order) <= 40:
         ax.set_yticks(range(len(order)), [str(int(j)) for j in order], fontsize=7)
     ax.set_ylabel("neuron (sorted by label pattern)" if sort else "neuron")
