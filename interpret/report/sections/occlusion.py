@@ -136,7 +136,7 @@ class OcclusionSection(Section):
         for row, (index, why) in enumerate(zip(info["images"], info["why"])):
             target = int(result.target[row])
             label = int(src.data.targets[index]) if src.data.targets else -1
-            truth = ctx.data_classes("main")[label] if label >= 0 else "unlabelled"
+            truth = _label_name(ctx, label)
             caption = (
                 f"{src.data.item_names[index]} (class {truth}; {why}). Target: "
                 f"{ctx.class_name('main', target)}, clean probability "
@@ -191,3 +191,12 @@ class OcclusionSection(Section):
                 rows,
             )
         ]
+
+
+def _label_name(ctx: Any, label: int) -> str:
+    """The data label's name: a class of the data, or (for data labelled with the model's
+    own outputs, as the bundled photos are with ImageNet's) the model's class name."""
+    classes = ctx.data_classes("main")
+    if 0 <= label < len(classes):
+        return classes[label]
+    return ctx.class_name("main", label) if label >= 0 else "unlabelled"
