@@ -105,7 +105,7 @@ from pathlib import Path
 from interpret.report import ReportConfig, run_report
 
 out = Path(tempfile.mkdtemp()) / "report"
-run = run_report(ReportConfig(out=out, analyzers=["summary"], digits=False, progress=False))
+run = run_report(ReportConfig(out=out, analyzers=["summary"], extras=(), progress=False))
 sorted(p.name for p in run.out.iterdir())""",
         ),
         (
