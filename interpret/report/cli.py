@@ -260,12 +260,23 @@ def _cmd_sites(args: argparse.Namespace) -> int:
         model(example)
         shapes = {k: tuple(v.shape[1:]) for k, v in acts.items() if isinstance(v, torch.Tensor)}
     modules = dict(model.named_modules())
-    width = max(len(n) for n in names)
-    for name in names:
-        shape = shapes.get(name)
+    # A module called several times is listed once per call: name, name#1, ...
+    keys = [k for name in names for k in [name, *_later_calls(name, shapes)]]
+    width = max(len(k) for k in keys)
+    for key in keys:
+        shape = shapes.get(key)
         text = "x".join(str(s) for s in shape) if shape is not None else "-"
-        print(f"{name:<{width}}  {type(modules[name]).__name__:<22} {text}")
+        kind = type(modules[key.partition("#")[0]]).__name__
+        print(f"{key:<{width}}  {kind:<22} {text}")
     return 0
+
+
+def _later_calls(name: str, shapes: dict[str, Any]) -> list[str]:
+    calls, k = [], 1
+    while f"{name}#{k}" in shapes:
+        calls.append(f"{name}#{k}")
+        k += 1
+    return calls
 
 
 def _cmd_analyzers() -> int:

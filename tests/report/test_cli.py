@@ -261,3 +261,11 @@ def test_site_flag_maps_to_the_section_parameter(tmp_path: Path, image_folder: P
         str(out),
     ]
     assert main(argv) == 0 and out.is_file()
+
+
+def test_sites_lists_every_call_of_a_reused_module(capsys) -> None:
+    """torchvision's ResNet calls each block's ReLU twice; the block output is the second."""
+    assert main(["sites", "resnet18", "--filter", "layer1.0.relu*", "--image-size", "64"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["layer1.0.relu", "layer1.0.relu#1"]
+    assert all(line.split()[-1] == "64x16x16" for line in lines)
