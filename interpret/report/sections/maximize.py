@@ -29,10 +29,8 @@ def _class_indices(ctx: Any, source: str, wanted: Any) -> list[int]:
 def _default_classes(ctx: Any, limit: int) -> list[Any]:
     """The data's classes that are outputs of the model (by name), else the bundled demo's
     ImageNet classes, else the first outputs."""
-    outputs = ctx.label_outputs("main")
-    if outputs is not None:
-        names = ctx.data_classes("main")
-        return [names[i] for i in range(len(names))][:limit]
+    if ctx.label_outputs("main") is not None:
+        return list(ctx.data_classes("main")[:limit])
     names = ctx.source("main").model.class_names
     if names is not None and all(c in names for c in _IMAGENET_CLASSES):
         return list(_IMAGENET_CLASSES)
