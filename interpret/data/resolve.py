@@ -24,7 +24,6 @@ a scan starts.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import inspect
 import os
 from collections.abc import Sequence
@@ -35,6 +34,7 @@ from typing import Any
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from interpret.core.digests import digest
 from interpret.core.factories import FACTORY_PATTERN, import_factory
 from interpret.data.folder import list_images
 from interpret.data.labelled import (
@@ -226,7 +226,7 @@ def _checked(
     stats = [
         (str(p), s.st_size, s.st_mtime_ns) for p, s in zip(subset.files, map(os.stat, subset.files))
     ]
-    key = _digest(stats, subset.targets, subset.classes, preprocess, labels, max_images, seed)
+    key = digest(stats, subset.targets, subset.classes, preprocess, labels, max_images, seed)
     attributes = subset.attribute_names if subset.attributes is not None else None
     return DataSource(
         subset,
@@ -273,12 +273,12 @@ def _sampled(
         raise ValueError(f"labels='folders' needs a folder of class folders, not {name!r}.")
     if classes and max(targets, default=-1) >= len(classes):
         raise ValueError(f"{name} has a label {max(targets)} but only {len(classes)} class names.")
-    key = _digest(name, key_part)
+    key = digest(name, key_part)
     if max_images is not None and max_images < len(targets):
         picked = sorted(stratified_order(targets, seed)[:max_images])
         dataset = LabelledSubset(dataset, picked, targets)
         names, targets = tuple(names[i] for i in picked), tuple(targets[i] for i in picked)
-        key = _digest(key, max_images, seed)
+        key = digest(key, max_images, seed)
     attribute_names = getattr(dataset, "attribute_names", None)
     has = isinstance(getattr(dataset, "attributes", None), Tensor) and attribute_names
     attributes = tuple(attribute_names) if has else None
@@ -360,14 +360,6 @@ def _factory(spec: str, preprocess: Any) -> tuple[Dataset, str, tuple, Any, tupl
     else:
         names = tuple(f"item {i}" for i in range(len(targets)))
     return dataset, spec, names, classes or None, targets, (preprocess, len(targets), targets)
-
-
-def _digest(*parts: Any) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(repr(part).encode())
-        h.update(b"\0")
-    return h.hexdigest()[:16]
 
 
 def _side(preprocess: Any, fallback: int) -> int:

@@ -9,7 +9,6 @@ versions), so a changed recipe never reads a stale file.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from interpret.core.digests import digest, file_digest
 
 __all__ = [
     "ZFNET_RECIPE",
@@ -29,24 +30,6 @@ __all__ = [
 
 ZFNET_RECIPE: dict[str, Any] = {"epochs": 6, "lr": 0.02, "batch_size": 32, "seed": 0}
 """How the bundled ZFNet-on-digits is trained (part of its cache key)."""
-
-
-def digest(*parts: Any) -> str:
-    """SHA-256 (first 16 hex digits) of the ``repr`` of ``parts``."""
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(repr(part).encode())
-        h.update(b"\0")
-    return h.hexdigest()[:16]
-
-
-def file_digest(path: str | os.PathLike[str]) -> str:
-    """SHA-256 (first 16 hex digits) of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]
 
 
 def default_cache_dir() -> Path:

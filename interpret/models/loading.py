@@ -320,13 +320,19 @@ def _path_message(path: Path) -> str:
     )
 
 
-def unknown_model_message(name: str, lead: str = "Unknown model") -> str:
-    """Error text for a name no loader knows, with the closest known names."""
+def close_model_names(name: str, extra: tuple[str, ...] = ()) -> list[str]:
+    """The known model names closest to ``name`` (built-in, torchvision, timm, ``extra``)."""
     import timm
     import torchvision.models as tvm
 
-    known = list(dict.fromkeys([*BUILTIN_MODELS, *tvm.list_models(), *timm.list_models()]))
-    close = difflib.get_close_matches(name.removeprefix("timm:"), known, n=6, cutoff=0.6)
+    known = [*extra, *BUILTIN_MODELS, *tvm.list_models(), *timm.list_models()]
+    known = list(dict.fromkeys(known))
+    return difflib.get_close_matches(name.removeprefix("timm:"), known, n=6, cutoff=0.6)
+
+
+def unknown_model_message(name: str, lead: str = "Unknown model") -> str:
+    """Error text for a name no loader knows, with the closest known names."""
+    close = close_model_names(name)
     hint = f" Closest: {', '.join(close)}." if close else ""
     return (
         f"{lead} {name!r}.{hint} load_model takes {', '.join(BUILTIN_MODELS)}, a torchvision "

@@ -22,7 +22,6 @@ bytes, preprocessing), so saved results are reused only for the same model.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from interpret.models.cached import default_cache_dir, digest, file_digest, trai
 from interpret.models.loading import (
     BUILTIN_MODELS,
     checkpoint_architecture,
+    close_model_names,
     load_model,
 )
 
@@ -380,11 +380,7 @@ def _user_preprocess(
 
 
 def _unknown_model(spec: str) -> ValueError:
-    import timm
-    import torchvision
-
-    names = [*REPORT_MODELS, *torchvision.models.list_models(), *timm.list_models()]
-    close = list(dict.fromkeys(difflib.get_close_matches(spec, names, n=6, cutoff=0.6)))[:4]
+    close = close_model_names(spec, REPORT_MODELS)[:4]
     hint = f" Did you mean {', '.join(close)}?" if close else ""
     return ValueError(
         f"Unknown model {spec!r}.{hint} Give efficientnet_lite0, zfnet, a torchvision or "

@@ -12,16 +12,15 @@ count equals the data's class count, output ``i`` takes the name of data class `
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 
+from interpret.core.digests import digest
 from interpret.core.feature_sites import feature_sites
 from interpret.data.resolve import DataSource, resolve_data
 from interpret.models.cached import default_cache_dir, trained_zfnet_digits, zfnet_digits_key
@@ -56,11 +55,7 @@ class Source:
 
     @property
     def key(self) -> str:
-        return _digest(self.model.key, self.data.key)
-
-
-def _digest(*parts: Any) -> str:
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+        return digest(self.model.key, self.data.key)
 
 
 class ReportContext:
@@ -186,7 +181,7 @@ class ReportContext:
         if name == "digits" and not own_zfnet:
             return zfnet_digits_key()
         if name == "faces":
-            return _digest("faces", self.source("main").model.key)
+            return digest("faces", self.source("main").model.key)
         return self.source(name).key
 
     def has_rgb_model(self) -> bool:
