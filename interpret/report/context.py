@@ -170,7 +170,8 @@ class ReportContext:
 
     def _name_outputs(self, model: LoadedModel, data: DataSource) -> LoadedModel:
         """Name a model's outputs by the data's classes when it returns that many scores."""
-        if not data.class_names or self._count_outputs(model, data) != len(data.class_names):
+        self._outputs["main"] = self._count_outputs(model, data)
+        if not data.class_names or self._outputs["main"] != len(data.class_names):
             return model
         return model.with_class_names(data.class_names)
 
