@@ -40,9 +40,9 @@ import torch
 
 from interpret.core import HookSet, StopForward, checked_forward, preserved_state
 from interpret.models.efficientnet import efficientnet_lite0
-from interpret.neurons.maximize import CPU_CHUNK, maximize
-from interpret.neurons.objectives import channel
-from interpret.neurons.presets import preset
+from interpret.neurons.maximization.objectives import channel
+from interpret.neurons.maximization.presets import preset
+from interpret.neurons.maximization.run import CPU_CHUNK, maximize
 
 SITE = "blocks.2.0.bn1"
 LITE0 = ((0.5,) * 3, (0.5,) * 3)

@@ -34,12 +34,12 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "neurons"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "neurons", "maximization"))
 from _common import ratio, report  # noqa: E402
 from maximize_transfer_setup import report_overrides, setting  # noqa: E402 (the test's setup)
 
-from interpret.neurons.maximize import maximize  # noqa: E402
-from interpret.neurons.presets import preset  # noqa: E402
+from interpret.neurons.maximization.presets import preset  # noqa: E402
+from interpret.neurons.maximization.run import maximize  # noqa: E402
 
 SIZE, STEPS, DIGIT_STEPS, UNITS, TARGET = 96, 32, 64, 8, 3.0
 

@@ -288,7 +288,7 @@ bundled with scikit-image, through the last feature layer of EfficientNet-Lite0.
 from interpret.data import FacesVsNonFaces, Preprocess
 from interpret.models import efficientnet_lite0
 from interpret.neurons import Selectivity
-from interpret.neurons.plot import plot_class_means, plot_neuron_histograms
+from interpret.neurons.selectivity.plot import plot_class_means, plot_neuron_histograms
 
 model = efficientnet_lite0()
 faces = FacesVsNonFaces(Preprocess(mean=(0.5,) * 3, std=(0.5,) * 3, size=96))

@@ -40,15 +40,25 @@ MAIN_FIGURES: dict[str, str] = {
     "FiltersResult": "interpret.deconvnet.plot:plot_filters",
     "EvolutionResult": "interpret.deconvnet.plot:plot_evolution",
     "CorrespondenceResult": "interpret.occlusion.plot:plot_correspondence",
-    "MaximizeResult": "interpret.neurons.plot_maximize:plot_maximize_grid",
-    "SelectivityResult": "interpret.neurons.plot:plot_best_neurons",
-    "SparsityResult": "interpret.neurons.plot:plot_sparsity",
+    "MaximizeResult": "interpret.neurons.maximization.plot:plot_maximize_grid",
+    "SelectivityResult": "interpret.neurons.selectivity.plot:plot_best_neurons",
+    "SparsityResult": "interpret.neurons.selectivity.plot:plot_sparsity",
     "Embedding": "interpret.embeddings.plot:plot_scatter",
     "InvarianceResult": "interpret.invariance.plot:plot_invariance",
     "ProbeResult": "interpret.probes.plot:plot_probes",
     "FilterHealthResult": "interpret.filters.plot:plot_filter_grid",
 }
 """Result type name -> ``"module:function"`` drawing its main figure from the result alone."""
+
+MOVED_MODULES: dict[str, str] = {
+    "interpret.neurons.binary_codes": "interpret.neurons.selectivity.binary_codes",
+    "interpret.neurons.maximize_config": "interpret.neurons.maximization.config",
+    "interpret.neurons.relevance": "interpret.neurons.selectivity.relevance",
+    "interpret.neurons.selectivity_result": "interpret.neurons.selectivity.result",
+    "interpret.neurons.selectivity_stats": "interpret.neurons.selectivity.stats",
+    "interpret.neurons.sparsity": "interpret.neurons.selectivity.sparseness",
+}
+"""Where result types of files saved before a module moved live now (old -> new module)."""
 
 
 def _plain_write_mode(path: Path) -> int:
@@ -112,6 +122,7 @@ def _result_type(name: Any, module: Any) -> type[Result]:
     if not isinstance(name, str):
         raise ValueError(f"a result type name that is a {type(name).__name__}")
     if isinstance(module, str) and (module == "interpret" or module.startswith("interpret.")):
+        module = MOVED_MODULES.get(module, module)
         cls = _REGISTRY.get(f"{module}:{name}")
         if cls is None:
             try:

@@ -1,83 +1,90 @@
-"""Neurons: what single units respond to.
+"""Neurons: what single units respond to. Two rooms, one per method:
 
-* Selectivity (DeepID2+, Sun, Wang & Tang 2015): per-class histograms, single-neuron
-  accuracy, excitatory / inhibitory labels (:class:`Selectivity`), sparsity, binary
-  codes (:func:`compare_codes`), channel relevance to a region (:class:`ChannelRelevance`,
-  FCNT, Wang et al. 2015). Figures in :mod:`interpret.neurons.plot`.
-* Activation maximization (:func:`maximize`, objectives, parameterizations, transforms,
-  regularizers, presets). Figures in :mod:`interpret.neurons.plot_maximize`.
+* :mod:`interpret.neurons.selectivity` -- DeepID2+ selectivity (Sun, Wang & Tang 2015):
+  per-class histograms, single-neuron accuracy, excitatory / inhibitory labels
+  (:class:`Selectivity`), sparsity, binary codes (:func:`compare_codes`), channel
+  relevance to a region (:class:`ChannelRelevance`, FCNT, Wang et al. 2015). Figures in
+  :mod:`interpret.neurons.selectivity.plot`.
+* :mod:`interpret.neurons.maximization` -- activation maximization (:func:`maximize`,
+  objectives, parameterizations, transforms, regularizers, presets). Figures in
+  :mod:`interpret.neurons.maximization.plot`.
+
+Every public name of both rooms is re-exported here: ``from interpret.neurons import
+maximize, Selectivity``.
 """
 
-from interpret.neurons.binary_codes import (
-    CodeComparison,
-    VectorSample,
-    binarize,
-    compare_codes,
-    pairwise_distances,
-    retrieval_accuracy,
-    verification_accuracy,
-)
-from interpret.neurons.edges import calibrate_edges, edges_from_values
-from interpret.neurons.maximize import (
+from interpret.neurons.maximization import (
+    COLOR_CORRELATION_SVD_SQRT,
+    PRESETS,
+    ClipSmallContribution,
+    ClipSmallNorm,
+    FourierImage,
+    GaussianBlur,
+    Jitter,
+    L2Decay,
+    L2Penalty,
     MaximizeConfig,
     MaximizeResult,
-    count_channels,
-    evaluate_objective,
-    maximize,
-)
-from interpret.neurons.objectives import (
     Objective,
+    Pad,
+    Penalty,
+    PixelImage,
+    RandomRotate,
+    RandomScale,
+    Resize,
+    StepRegularizer,
+    TotalVariation,
+    Transform,
+    apply_transforms,
     batch_of,
     channel,
     class_logit,
     class_probability,
+    count_channels,
+    decorrelate_colors,
     direction,
     diversity,
-    neuron,
-)
-from interpret.neurons.parameterization import (
-    COLOR_CORRELATION_SVD_SQRT,
-    FourierImage,
-    PixelImage,
-    decorrelate_colors,
+    evaluate_objective,
     fourier_frequencies,
-)
-from interpret.neurons.plot_maximize import plot_maximize_curve, plot_maximize_grid
-from interpret.neurons.presets import PRESETS, preset
-from interpret.neurons.regularizers import (
-    ClipSmallContribution,
-    ClipSmallNorm,
-    GaussianBlur,
-    L2Decay,
-    L2Penalty,
-    Penalty,
-    StepRegularizer,
-    TotalVariation,
     gaussian_blur,
+    lucid_transforms,
+    maximize,
+    neuron,
+    plot_maximize_curve,
+    plot_maximize_grid,
+    preset,
 )
-from interpret.neurons.relevance import ChannelRelevance, ChannelRelevanceResult, predict_mask
-from interpret.neurons.selectivity import Selectivity
-from interpret.neurons.selectivity_result import GroupSelectivity, SelectivityResult
-from interpret.neurons.selectivity_stats import (
+from interpret.neurons.selectivity import (
+    ChannelRelevance,
+    ChannelRelevanceResult,
+    CodeComparison,
+    GroupSelectivity,
     LabelRule,
     PercentileLabels,
+    Selectivity,
+    SelectivityResult,
+    SparsityResult,
     ThresholdClassifier,
+    VectorSample,
     best_threshold,
+    binarize,
+    calibrate_edges,
+    compare_codes,
+    edges_from_values,
     label,
+    neuron_values,
+    pairwise_distances,
+    plot_best_neurons,
+    plot_class_means,
+    plot_label_map,
+    plot_neuron_histograms,
+    plot_sparsity,
+    predict_mask,
+    retrieval_accuracy,
+    selectivity_summary,
+    sparsity,
+    verification_accuracy,
 )
-from interpret.neurons.sparsity import SparsityResult, sparsity
-from interpret.neurons.summary import selectivity_summary
-from interpret.neurons.transforms import (
-    Jitter,
-    Pad,
-    RandomRotate,
-    RandomScale,
-    Resize,
-    Transform,
-    apply_transforms,
-    lucid_transforms,
-)
-from interpret.neurons.units import neuron_values
 
 __all__ = [
     # selectivity, sparsity, binary codes, relevance
@@ -100,6 +107,11 @@ __all__ = [
     "label",
     "neuron_values",
     "pairwise_distances",
+    "plot_best_neurons",
+    "plot_class_means",
+    "plot_label_map",
+    "plot_neuron_histograms",
+    "plot_sparsity",
     "predict_mask",
     "retrieval_accuracy",
     "selectivity_summary",

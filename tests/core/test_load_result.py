@@ -95,7 +95,7 @@ def test_nested_result_loads_in_a_fresh_interpreter_without_imports(tmp_path, se
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("SelectivityResult"), out.stdout
-    assert "interpret.neurons.selectivity_stats" in out.stdout  # nested types, imported
+    assert "interpret.neurons.selectivity.stats" in out.stdout  # nested types, imported
 
 
 def test_saved_files_get_the_umask_permissions(tmp_path, selectivity):

@@ -14,8 +14,8 @@ from interpret import scan
 from interpret.deconvnet import TopActivations
 from interpret.embeddings import nearest
 from interpret.neurons import Selectivity
-from interpret.neurons.sparsity import sparsity
-from interpret.neurons.units import neuron_values
+from interpret.neurons.selectivity.sparseness import sparsity
+from interpret.neurons.selectivity.units import neuron_values
 from interpret.occlusion import Occluder, occlusion_sensitivity
 from interpret.testing import chain_cnn
 

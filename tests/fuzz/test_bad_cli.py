@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_bad_inputs import MODEL, refuses
 
-from interpret.neurons.maximize import maximize
-from interpret.neurons.objectives import channel, class_logit
-from interpret.neurons.presets import preset
+from interpret.neurons.maximization.objectives import channel, class_logit
+from interpret.neurons.maximization.presets import preset
+from interpret.neurons.maximization.run import maximize
 from interpret.report.cli import main
 
 CLI = settings(

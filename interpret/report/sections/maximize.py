@@ -84,9 +84,9 @@ class MaximizeSection(Section):
         return params
 
     def compute(self, ctx: Any, params: dict[str, Any], streamed: dict) -> Bundle:
-        from interpret.neurons.maximize import maximize
-        from interpret.neurons.objectives import channel, class_logit
-        from interpret.neurons.presets import preset
+        from interpret.neurons.maximization.objectives import channel, class_logit
+        from interpret.neurons.maximization.presets import preset
+        from interpret.neurons.maximization.run import maximize
 
         src = ctx.source("main")
         config = preset(params["preset"], size=params["size"], steps=params["steps"])
@@ -130,7 +130,7 @@ class MaximizeSection(Section):
         return Bundle(parts, info)
 
     def figures(self, ctx: Any, params: dict[str, Any], result: Bundle) -> list[Figure]:
-        from interpret.neurons.plot_maximize import plot_maximize_grid
+        from interpret.neurons.maximization.plot import plot_maximize_grid
 
         figures = []
         p, info = result.parts, result.info

@@ -104,7 +104,7 @@ class SelectivitySection(Section):
         return f"{src.model.name} on {src.data.name}"
 
     def figures(self, ctx: Any, params: dict[str, Any], result: Bundle) -> list[Figure]:
-        from interpret.neurons.plot import (
+        from interpret.neurons.selectivity.plot import (
             plot_best_neurons,
             plot_class_means,
             plot_label_map,

@@ -10,8 +10,7 @@ from maximize_baselines import assert_far_above, photos
 
 from interpret.core import hook_count
 from interpret.models.efficientnet import efficientnet_lite0
-from interpret.neurons.maximize import evaluate_objective, maximize
-from interpret.neurons.objectives import (
+from interpret.neurons.maximization.objectives import (
     batch_of,
     channel,
     class_logit,
@@ -20,7 +19,8 @@ from interpret.neurons.objectives import (
     diversity,
     neuron,
 )
-from interpret.neurons.presets import preset
+from interpret.neurons.maximization.presets import preset
+from interpret.neurons.maximization.run import evaluate_objective, maximize
 
 pytestmark = pytest.mark.slow
 LITE0 = ((0.5,) * 3, (0.5,) * 3)  # EfficientNet-Lite0 takes [-1, 1]

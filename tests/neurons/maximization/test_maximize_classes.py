@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from interpret.models.efficientnet import efficientnet_lite0
-from interpret.neurons.maximize import maximize
-from interpret.neurons.objectives import class_logit
-from interpret.neurons.presets import preset
+from interpret.neurons.maximization.objectives import class_logit
+from interpret.neurons.maximization.presets import preset
+from interpret.neurons.maximization.run import maximize
 
 pytestmark = pytest.mark.slow
 LITE0 = ((0.5,) * 3, (0.5,) * 3)

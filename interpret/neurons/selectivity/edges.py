@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 from interpret.core.capture import run_and_capture
 from interpret.core.scan import iterate_batches, model_device
 from interpret.core.validate import check_finite_number, check_real
-from interpret.neurons.units import neuron_values
+from interpret.neurons.selectivity.units import neuron_values
 
 __all__ = ["edges_from_values", "calibrate_edges", "as_edges"]
 

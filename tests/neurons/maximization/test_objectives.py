@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from interpret.neurons.objectives import (
+from interpret.neurons.maximization.objectives import (
     Objective,
     batch_of,
     channel,

@@ -16,11 +16,11 @@ from maximize_transfer_setup import ARCHITECTURES, report_overrides, setting
 from torch import nn
 
 from interpret.core import hook_count
-from interpret.neurons.maximize import maximize
-from interpret.neurons.maximize_config import MaximizeConfig
-from interpret.neurons.objectives import channel
-from interpret.neurons.presets import ADAPTIVE, preset
-from interpret.neurons.relu_redirect import RedirectedReLU, redirect_relu_gradients
+from interpret.neurons.maximization.config import MaximizeConfig
+from interpret.neurons.maximization.objectives import channel
+from interpret.neurons.maximization.presets import ADAPTIVE, preset
+from interpret.neurons.maximization.relu_redirect import RedirectedReLU, redirect_relu_gradients
+from interpret.neurons.maximization.run import maximize
 from interpret.testing import chain_cnn
 
 TARGET = 3.0

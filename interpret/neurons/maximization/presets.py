@@ -39,14 +39,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from interpret.neurons.maximize import MaximizeConfig
-from interpret.neurons.regularizers import (
+from interpret.neurons.maximization.config import MaximizeConfig
+from interpret.neurons.maximization.regularizers import (
     ClipSmallContribution,
     ClipSmallNorm,
     GaussianBlur,
     L2Decay,
 )
-from interpret.neurons.transforms import lucid_transforms
+from interpret.neurons.maximization.transforms import lucid_transforms
 
 __all__ = ["ADAPTIVE", "PRESETS", "preset"]
 

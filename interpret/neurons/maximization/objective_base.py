@@ -6,7 +6,7 @@ is better). ``activations`` is the mapping that :func:`interpret.core.capture` f
 gradient mode (site -> tensor with its graph), ``output`` the model's output (``None``
 when the forward was stopped after the last site the objective reads) and ``elements``
 the batch elements the rows stand for. The kinds (``channel``, ``neuron``, ...) are in
-:mod:`interpret.neurons.objectives`.
+:mod:`interpret.neurons.maximization.objectives`.
 """
 
 from __future__ import annotations

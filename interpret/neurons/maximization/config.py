@@ -10,8 +10,8 @@ from typing import Any, Literal
 from torch import Tensor
 
 from interpret.core import Result
-from interpret.neurons.regularizers import Penalty, StepRegularizer
-from interpret.neurons.transforms import Transform
+from interpret.neurons.maximization.regularizers import Penalty, StepRegularizer
+from interpret.neurons.maximization.transforms import Transform
 
 __all__ = ["LR_GROW", "LR_SHRINK", "MaximizeConfig", "MaximizeResult"]
 
@@ -75,7 +75,7 @@ class MaximizeConfig:
         ``"exact"``, or ``"redirect"``: Lucid's redirected ReLU gradient for elements
         whose exact gradient through a ``nn.ReLU``/``nn.ReLU6`` module is zero, so that a
         channel that is dead on the random start can still rise (see
-        :mod:`interpret.neurons.relu_redirect`).
+        :mod:`interpret.neurons.maximization.relu_redirect`).
     transform_fraction:
         The random ``transforms`` are applied in the first ``round(transform_fraction *
         steps)`` steps only; the rest optimize the untransformed image, the one that
@@ -87,14 +87,14 @@ class MaximizeConfig:
     desired_progress:
         For ``"progress"`` only.
     transforms, penalties, step_regularizers:
-        See :mod:`interpret.neurons.transforms`.
+        See :mod:`interpret.neurons.maximization.transforms`.
     model_size:
         Resize the transformed image to this size before the model (Lucent upsamples to
         224); ``None`` feeds it as it is.
     resample:
         ``"each"``: every transform, then the resize, resamples the image in turn, as
         Lucid does. ``"once"``: the chain and the resize are composed into one bilinear
-        sample per image (:func:`~interpret.neurons.transforms.apply_transforms`): the
+        sample per image (:func:`~interpret.neurons.maximization.transforms.apply_transforms`): the
         same geometry and random draws, 1.3-1.4x faster batched steps on a CPU with
         the lucid preset, and sharper transformed images. In our runs (Lite0, 64 px, 48
         steps, 8 seeds) "once" raised class logits further (median 63 vs 54) but class

@@ -1,6 +1,6 @@
 """Figures for activation maximization: image grids and optimization curves.
 
-Both take a :class:`~interpret.neurons.maximize.MaximizeResult` and return the
+Both take a :class:`~interpret.neurons.maximization.run.MaximizeResult` and return the
 matplotlib ``Figure``; they draw only what the result holds and never call
 ``plt.show()``.
 """
@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from interpret.neurons.maximize import MaximizeResult
+from interpret.neurons.maximization.config import MaximizeResult
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -51,7 +51,7 @@ def plot_maximize_grid(
     Parameters
     ----------
     result:
-        From :func:`~interpret.neurons.maximize.maximize`.
+        From :func:`~interpret.neurons.maximization.run.maximize`.
     elements:
         Which batch elements to show (default all).
     titles:

@@ -12,7 +12,11 @@ from torch import nn
 from torch.utils.data import Dataset, TensorDataset
 
 from interpret.core import Batch, hook_count, iterate_batches, run_and_capture, scan
-from interpret.neurons.relevance import ChannelRelevance, ChannelRelevanceResult, predict_mask
+from interpret.neurons.selectivity.relevance import (
+    ChannelRelevance,
+    ChannelRelevanceResult,
+    predict_mask,
+)
 
 
 def square_masks(n: int, size: int = 16, seed: int = 0) -> torch.Tensor:

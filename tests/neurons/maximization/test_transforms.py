@@ -10,14 +10,14 @@ import pytest
 import scipy.ndimage
 import torch
 
-from interpret.neurons.parameterization import (
+from interpret.neurons.maximization.parameterization import (
     COLOR_CORRELATION_SVD_SQRT,
     FourierImage,
     PixelImage,
     decorrelate_colors,
     fourier_frequencies,
 )
-from interpret.neurons.regularizers import (
+from interpret.neurons.maximization.regularizers import (
     ClipSmallContribution,
     ClipSmallNorm,
     GaussianBlur,
@@ -26,7 +26,7 @@ from interpret.neurons.regularizers import (
     TotalVariation,
     gaussian_blur,
 )
-from interpret.neurons.transforms import (
+from interpret.neurons.maximization.transforms import (
     Jitter,
     Pad,
     RandomRotate,

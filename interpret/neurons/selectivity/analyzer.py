@@ -4,7 +4,7 @@
 pooled over space, or a unit of a fully connected layer) and per class / binary
 attribute it streams fixed-edge histograms, moments and activity counts; its result
 gives the best single-neuron classifier per (neuron, class), excitatory / inhibitory /
-uncertain labels by a documented :class:`~interpret.neurons.selectivity_stats.LabelRule`,
+uncertain labels by a documented :class:`~interpret.neurons.selectivity.stats.LabelRule`,
 the sparsity of the layer and, optionally, a sample of image vectors for binary codes.
 Memory is ``neurons x (classes + 2 x attributes + 1) x (bins + 2)`` counts, independent
 of the number of images.
@@ -24,7 +24,7 @@ Histogram edges, per neuron, are either
   (:func:`calibrate_edges` makes per-neuron edges from a first look at the data).
 
 Single-neuron thresholds and the label rule's quantiles are restricted to the bin edges:
-exact for that threshold set (see :mod:`interpret.neurons.selectivity_stats`).
+exact for that threshold set (see :mod:`interpret.neurons.selectivity.stats`).
 """
 
 from __future__ import annotations
@@ -38,19 +38,19 @@ from torch import Tensor
 from interpret.core.accumulators import Reservoir
 from interpret.core.analyzer import Batch
 from interpret.core.validate import check_finite_number
-from interpret.neurons._grid import DyadicGrid, apply_map
-from interpret.neurons._labels import check_attributes, check_labels
-from interpret.neurons._tables import GroupTable, bin_index
-from interpret.neurons.binary_codes import VectorSample
-from interpret.neurons.edges import as_edges, calibrate_edges, edges_from_values
-from interpret.neurons.selectivity_result import (
+from interpret.neurons.selectivity._grid import DyadicGrid, apply_map
+from interpret.neurons.selectivity._labels import check_attributes, check_labels
+from interpret.neurons.selectivity._tables import GroupTable, bin_index
+from interpret.neurons.selectivity.binary_codes import VectorSample
+from interpret.neurons.selectivity.edges import as_edges, calibrate_edges, edges_from_values
+from interpret.neurons.selectivity.result import (
     SelectivityResult,
     attribute_selectivity,
     class_selectivity,
 )
-from interpret.neurons.selectivity_stats import LabelRule
-from interpret.neurons.sparsity import SparsityResult
-from interpret.neurons.units import check_reduction, neuron_values
+from interpret.neurons.selectivity.sparseness import SparsityResult
+from interpret.neurons.selectivity.stats import LabelRule
+from interpret.neurons.selectivity.units import check_reduction, neuron_values
 
 __all__ = ["Selectivity", "calibrate_edges", "edges_from_values"]
 
@@ -74,7 +74,7 @@ class Selectivity:
         largest label seen.
     reduction, channel_dim:
         How a site's output becomes one value per neuron; see
-        :func:`~interpret.neurons.units.neuron_values` (default: spatial mean for maps).
+        :func:`~interpret.neurons.selectivity.units.neuron_values` (default: spatial mean for maps).
     edges:
         Histogram edges: ``None`` (adaptive, see the module docstring), ``(B + 1,)``
         shared or ``(D, B + 1)`` per neuron, or a ``(low, high)`` range split into ``bins``.
@@ -90,7 +90,7 @@ class Selectivity:
         instead of raising at :meth:`result`.
     sample, seed:
         Keep a uniform sample of up to ``sample`` image vectors (for
-        :func:`~interpret.neurons.binary_codes.compare_codes`); 0 keeps none.
+        :func:`~interpret.neurons.selectivity.binary_codes.compare_codes`); 0 keeps none.
 
     Example
     -------

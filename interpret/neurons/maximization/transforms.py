@@ -7,7 +7,7 @@ the image before the model, so that the optimized image must work under all of t
 single runs with the same generators. :class:`Pad`, :class:`Jitter`,
 :class:`RandomScale`, :class:`RandomRotate`, :class:`Resize`; :func:`lucid_transforms`
 is Lucid's ``standard_transforms``. Penalties and Yosinski's step regularizers are in
-:mod:`interpret.neurons.regularizers`.
+:mod:`interpret.neurons.maximization.regularizers`.
 
 Every one of them is an affine map of pixel coordinates, so :func:`apply_transforms`
 can compose a chain (and the final resize to the model's input) into one bilinear sample

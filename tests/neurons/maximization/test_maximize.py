@@ -10,7 +10,21 @@ import torch
 from torch import nn
 
 from interpret.core import hook_count
-from interpret.neurons.maximize import (
+from interpret.neurons.maximization.objectives import (
+    batch_of,
+    channel,
+    class_logit,
+    diversity,
+    neuron,
+)
+from interpret.neurons.maximization.presets import PRESETS, preset
+from interpret.neurons.maximization.regularizers import (
+    ClipSmallNorm,
+    GaussianBlur,
+    L2Decay,
+    gaussian_blur,
+)
+from interpret.neurons.maximization.run import (
     MaximizeConfig,
     MaximizeResult,
     _Adam,
@@ -18,15 +32,6 @@ from interpret.neurons.maximize import (
     evaluate_objective,
     maximize,
 )
-from interpret.neurons.objectives import (
-    batch_of,
-    channel,
-    class_logit,
-    diversity,
-    neuron,
-)
-from interpret.neurons.presets import PRESETS, preset
-from interpret.neurons.regularizers import ClipSmallNorm, GaussianBlur, L2Decay, gaussian_blur
 from interpret.testing import chain_cnn, seeded
 
 SMALL = preset("lucid", size=32, steps=12)
@@ -427,7 +432,7 @@ def test_grayscale_model_and_tuple_output():
 def test_plots_label_units_and_values():
     import matplotlib.pyplot as plt
 
-    from interpret.neurons.plot_maximize import plot_maximize_curve, plot_maximize_grid
+    from interpret.neurons.maximization.plot import plot_maximize_curve, plot_maximize_grid
 
     net = chain_cnn()
     result = maximize(net, channel("features.3", [1, 4, 6]), normalize=None, config=SMALL)

@@ -14,7 +14,7 @@ from torch import nn
 from interpret.core import hook_count, scan
 from interpret.data import Digits, FacesVsNonFaces
 from interpret.neurons import LabelRule, Selectivity, compare_codes
-from interpret.neurons.plot import (
+from interpret.neurons.selectivity.plot import (
     plot_best_neurons,
     plot_class_means,
     plot_label_map,

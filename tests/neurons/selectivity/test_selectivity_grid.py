@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from interpret.neurons._grid import DyadicGrid, apply_map
+from interpret.neurons.selectivity._grid import DyadicGrid, apply_map
 
 
 def stream(grid: DyadicGrid, hist: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:

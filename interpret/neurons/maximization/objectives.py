@@ -1,6 +1,6 @@
 """Objectives for activation maximization: small values that add, scale and subtract.
 
-An :class:`~interpret.neurons.objective_base.Objective` maps ``(activations, output)``
+An :class:`~interpret.neurons.maximization.objective_base.Objective` maps ``(activations, output)``
 to one value per batch element, a tensor of shape ``(B,)``; activation maximization
 *raises* it (sign convention: larger is better). ``activations`` is the mapping that
 :func:`interpret.core.capture` fills in gradient mode (site -> tensor with its graph),
@@ -32,7 +32,7 @@ Yosinski et al. 2015), :func:`channel` (mean of a feature map), :func:`neuron` (
 position of a feature map, the centre by default), :func:`direction` (a vector in
 activation space) and :func:`diversity` (Lucid's Gram-matrix diversity term, the only
 objective that couples batch elements). Sites are checked against the model when
-:func:`~interpret.neurons.maximize.maximize` starts; channel and class indices and the
+:func:`~interpret.neurons.maximization.run.maximize` starts; channel and class indices and the
 spatial extent a kind needs are checked on the first forward, before any update.
 """
 
@@ -44,7 +44,7 @@ import torch
 from torch import Tensor
 
 from interpret.core.validate import check_index, check_indices
-from interpret.neurons.objective_base import Objective, _activation
+from interpret.neurons.maximization.objective_base import Objective, _activation
 
 __all__ = [
     "Objective",

@@ -10,7 +10,7 @@ from torch.utils.data import TensorDataset
 
 from interpret.core import scan
 from interpret.neurons import Selectivity, sparsity
-from interpret.neurons.plot import (
+from interpret.neurons.selectivity.plot import (
     plot_best_neurons,
     plot_class_means,
     plot_label_map,

@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
-from interpret.neurons.selectivity_result import GroupSelectivity, SelectivityResult
-from interpret.neurons.sparsity import SparsityResult
+from interpret.neurons.selectivity.result import GroupSelectivity, SelectivityResult
+from interpret.neurons.selectivity.sparseness import SparsityResult
 
 __all__ = [
     "plot_class_means",

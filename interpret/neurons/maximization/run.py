@@ -2,7 +2,7 @@
 
 Erhan et al. (2009), Simonyan et al. (2014), Yosinski et al. (2015, the deepvis
 toolbox) and Olah et al. (Lucid, 2017): start from a random image and follow the
-gradient of an :class:`~interpret.neurons.objectives.Objective` with respect to the
+gradient of an :class:`~interpret.neurons.maximization.objectives.Objective` with respect to the
 image, under regularization. Each step::
 
     image = param.images()                 # (B, C, H, W) in [0, 1]
@@ -17,7 +17,7 @@ Batch element ``b`` has its own objective (``channel(site, range(64))``), its ow
 generator (seed ``seeds[b]``) for the initial image and every transform, and the model
 runs in eval mode, so a batched run gives the images of separate single runs with the
 same seeds (up to floating-point differences of batched kernels), only faster. Only
-:func:`~interpret.neurons.objectives.diversity` couples elements.
+:func:`~interpret.neurons.maximization.objectives.diversity` couples elements.
 
 The model is left as it was: hooks removed, ``training`` flags and ``requires_grad``
 restored, no gradient accumulated on its parameters -- on every exit path.
@@ -42,7 +42,7 @@ from interpret.core import (
     resolve_sites,
 )
 from interpret.core.validate import check_index
-from interpret.neurons.maximize_config import (
+from interpret.neurons.maximization.config import (
     LR_GROW,
     LR_RANGE,
     LR_SHRINK,
@@ -50,10 +50,11 @@ from interpret.neurons.maximize_config import (
     MaximizeResult,
     _pair,
 )
-from interpret.neurons.objective_base import Objective
-from interpret.neurons.parameterization import FourierImage, PixelImage, parameterize
-from interpret.neurons.relu_redirect import redirect_relu_gradients
-from interpret.neurons.transforms import Resize, apply_transforms
+from interpret.neurons.maximization.objective_base import Objective
+from interpret.neurons.maximization.parameterization import FourierImage, PixelImage, parameterize
+from interpret.neurons.maximization.presets import preset
+from interpret.neurons.maximization.relu_redirect import redirect_relu_gradients
+from interpret.neurons.maximization.transforms import Resize, apply_transforms
 
 __all__ = ["MaximizeConfig", "MaximizeResult", "count_channels", "evaluate_objective", "maximize"]
 
@@ -146,8 +147,8 @@ def maximize(
     model:
         Any ``nn.Module`` taking ``(B, C, H, W)`` images; run in eval mode.
     objective:
-        What to raise (see :mod:`interpret.neurons.objectives`). A per-element objective
-        fixes the batch size.
+        What to raise (see :mod:`interpret.neurons.maximization.objectives`). A
+        per-element objective fixes the batch size.
     normalize:
         The model's preprocessing ``(mean, std)`` on ``[0, 1]`` images, e.g.
         ``((0.5,) * 3, (0.5,) * 3)`` for EfficientNet-Lite0 or ImageNet's
@@ -156,7 +157,7 @@ def maximize(
         Its length sets the number of image channels.
     config:
         A :class:`MaximizeConfig` or a preset name (``"lucid"``, ``"deepvis"``, see
-        :func:`interpret.neurons.presets.preset`); default ``"lucid"``, which adapts to
+        :func:`interpret.neurons.maximization.presets.preset`); default ``"lucid"``, which adapts to
         the model: each element's Adam rate follows its objective (grows while it does
         not fall, shrinks when it falls), channels dead on the start image get Lucid's
         redirected ReLU gradient, and the random transforms stop after half the steps
@@ -196,7 +197,7 @@ def maximize(
     Example
     -------
     >>> from interpret.testing import chain_cnn
-    >>> from interpret.neurons.objectives import channel
+    >>> from interpret.neurons.maximization.objectives import channel
     >>> net = chain_cnn()
     >>> cfg = MaximizeConfig(size=32, steps=8)
     >>> res = maximize(net, channel("features.3", range(6)), normalize=None, config=cfg)
@@ -209,8 +210,6 @@ def maximize(
             f"not {type(objective).__name__}."
         )
     if config is None or isinstance(config, str):
-        from interpret.neurons.presets import preset
-
         size = getattr(normalize, "size", None)
         config = preset(config or "lucid", **({"model_size": size} if size else {}))
     if not isinstance(config, MaximizeConfig):

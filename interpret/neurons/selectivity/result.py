@@ -1,4 +1,4 @@
-"""What :class:`~interpret.neurons.selectivity.Selectivity` returns.
+"""What :class:`~interpret.neurons.Selectivity` returns, and its Markdown summary.
 
 ``SelectivityResult`` holds per-neuron statistics over all images, the sparsity counts,
 and for classes and for binary attributes a :class:`GroupSelectivity`: per (group,
@@ -15,16 +15,16 @@ import torch
 from torch import Tensor
 
 from interpret.core.results import Result
-from interpret.neurons._tables import GroupTable
-from interpret.neurons.binary_codes import VectorSample
-from interpret.neurons.selectivity_stats import (
+from interpret.neurons.selectivity._tables import GroupTable
+from interpret.neurons.selectivity.binary_codes import VectorSample
+from interpret.neurons.selectivity.sparseness import SparsityResult
+from interpret.neurons.selectivity.stats import (
     LabelRule,
     PercentileLabels,
     ThresholdClassifier,
     best_threshold,
     label,
 )
-from interpret.neurons.sparsity import SparsityResult
 
 __all__ = [
     "GroupSelectivity",
@@ -32,6 +32,7 @@ __all__ = [
     "attribute_selectivity",
     "class_selectivity",
     "group_selectivity",
+    "selectivity_summary",
 ]
 
 
@@ -167,7 +168,8 @@ class SelectivityResult(Result):
     Attributes
     ----------
     site, reduction, channel_dim:
-        Where and how neuron values were taken (see :func:`~interpret.neurons.units.neuron_values`).
+        Where and how neuron values were taken (see
+        :func:`~interpret.neurons.selectivity.units.neuron_values`).
     active_threshold:
         A neuron is active on an image when its value is ``> active_threshold``.
     num_images, num_neurons:
@@ -176,7 +178,7 @@ class SelectivityResult(Result):
         ``(D, B + 1)`` float64 histogram edges per neuron (see ``edges_source``).
     edges_source:
         ``"given"`` (by the user) or ``"adaptive"`` (power-of-two grid fitted to the
-        range of the data, exact; see :mod:`interpret.neurons.selectivity`).
+        range of the data, exact; see :mod:`interpret.neurons.selectivity.analyzer`).
     hist:
         ``(D, B + 2)`` int64 counts over all images (underflow bin first, overflow last).
     mean, std, min, max:
@@ -187,7 +189,8 @@ class SelectivityResult(Result):
         Per-class and per-attribute selectivity, or ``None`` without labels / attributes.
     sample:
         A uniform sample of the images' neuron vectors (``Selectivity(sample=...)``), for
-        :func:`~interpret.neurons.binary_codes.compare_codes`; ``None`` when not asked for.
+        :func:`~interpret.neurons.selectivity.binary_codes.compare_codes`; ``None`` when not
+        asked for.
     """
 
     site: str
@@ -229,8 +232,6 @@ class SelectivityResult(Result):
 
     def summary(self, n: int = 3) -> str:
         """Markdown report: sparsity, the ``n`` best neurons per class / attribute, labels."""
-        from interpret.neurons.summary import selectivity_summary
-
         return selectivity_summary(self, n)
 
     def group(self, kind: str = "class") -> GroupSelectivity:
@@ -318,3 +319,63 @@ def attribute_selectivity(
     pos, neg = take(slice(1, None, 2)), take(slice(0, None, 2))
     _check_groups(names, pos["count"], neg["count"], "attribute", allow_empty)
     return group_selectivity(names, "attribute", pos, neg, edges, rule)
+
+
+# A report a person can read from a SelectivityResult (Markdown text).
+
+
+def _group_table(group: GroupSelectivity, n: int) -> list[str]:
+    title = "Class" if group.kind == "class" else "Attribute"
+    lines = [
+        f"| {title} | images | rest | best neurons (balanced accuracy) | excitatory | inhibitory |",
+        "|---|---:|---:|---|---:|---:|",
+    ]
+    counts = group.label_counts()
+    for g, name in enumerate(group.names):
+        neurons, acc = group.best(g, n)
+        best = ", ".join(
+            f"#{int(j)} {float(a):.1%}{'+' if int(group.classifier.direction[g, j]) > 0 else '-'}"
+            for j, a in zip(neurons, acc)
+        )
+        lines.append(
+            f"| {name} | {int(group.count[g])} | {int(group.rest_count[g])} | {best} | "
+            f"{int(counts[g, 0])} | {int(counts[g, 2])} |"
+        )
+    rule = group.rule
+    lines.append("")
+    lines.append(
+        f"Best neurons: `+` fires for the {group.kind} (x >= threshold), `-` is silent for it. "
+        f"Balanced accuracy: mean of the hit rates on the {group.kind} and on the rest, at the "
+        "best threshold (bin edges). Labels: excitatory if "
+        f">= {rule.fraction:.0%} of the {group.kind}'s images are above the "
+        f"{rule.percentile:.0%} quantile of the rest (inhibitory: below the "
+        f"{1 - rule.percentile:.0%} quantile), quantiles rounded outwards to bin edges."
+    )
+    return lines
+
+
+def selectivity_summary(result: SelectivityResult, n: int = 3) -> str:
+    """Markdown: the site, sparsity, then per class / attribute the ``n`` best neurons with
+    their single-neuron balanced accuracy and the numbers of excitatory / inhibitory
+    neurons; a warning when many values fell outside the histogram edges."""
+    lines = [
+        f"## Selectivity of `{result.site}`",
+        "",
+        f"{result.num_neurons} neurons (reduction: {result.reduction}) over "
+        f"{result.num_images} images; {result.edges.shape[1] - 1} bins per neuron "
+        f"({result.edges_source} edges).",
+        "",
+        f"Sparsity: {result.sparsity.summary()}.",
+    ]
+    outside = result.overflow_fraction
+    wide = int((outside > 0.05).sum())
+    if wide:
+        lines += [
+            "",
+            f"Warning: for {wide} neurons more than 5% of the values fell outside the "
+            "histogram edges (thresholds there are lost); give wider edges.",
+        ]
+    for group in (result.classes, result.attributes):
+        if group is not None:
+            lines += ["", *_group_table(group, n)]
+    return "\n".join(lines) + "\n"

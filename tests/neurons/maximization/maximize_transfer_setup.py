@@ -18,9 +18,9 @@ from torch import nn
 
 from interpret.data import Digits, sample_photos
 from interpret.models import efficientnet_lite0, zfnet_digits
-from interpret.neurons.maximize import count_channels, evaluate_objective
-from interpret.neurons.objective_base import Objective
-from interpret.neurons.objectives import channel
+from interpret.neurons.maximization.objective_base import Objective
+from interpret.neurons.maximization.objectives import channel
+from interpret.neurons.maximization.run import count_channels, evaluate_objective
 
 IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 ARCHITECTURES = ("efficientnet_lite0", "zfnet_digits", "vgg11", "resnet18")

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from interpret.neurons.maximize import maximize
-from interpret.neurons.objectives import channel, class_logit
-from interpret.neurons.presets import preset
+from interpret.neurons.maximization.objectives import channel, class_logit
+from interpret.neurons.maximization.presets import preset
+from interpret.neurons.maximization.run import maximize
 
 
 @pytest.mark.parametrize("units", [[1.7], 2.5, [True], "ab", torch.tensor([0.5])])

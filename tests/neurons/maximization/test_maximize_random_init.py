@@ -9,8 +9,7 @@ import torchvision
 from maximize_baselines import assert_far_above, photos
 
 from interpret.core import hook_count
-from interpret.neurons.maximize import evaluate_objective, maximize
-from interpret.neurons.objectives import (
+from interpret.neurons.maximization.objectives import (
     batch_of,
     channel,
     class_logit,
@@ -19,7 +18,8 @@ from interpret.neurons.objectives import (
     diversity,
     neuron,
 )
-from interpret.neurons.presets import preset
+from interpret.neurons.maximization.presets import preset
+from interpret.neurons.maximization.run import evaluate_objective, maximize
 
 pytestmark = pytest.mark.slow
 SIZE = 32
