@@ -34,7 +34,8 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "neurons", "maximization"))
+TESTS = os.path.join(os.path.dirname(__file__), "..", "tests", "neurons", "maximization")
+sys.path.insert(0, TESTS)
 from _common import ratio, report  # noqa: E402
 from maximize_transfer_setup import report_overrides, setting  # noqa: E402 (the test's setup)
 

@@ -134,3 +134,34 @@ def test_file_saved_before_modules_were_recorded_loads_in_a_fresh_interpreter(
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "SelectivityResult"
+
+
+def _recorded_modules(value, rename=None) -> set[str]:
+    """Every module a saved payload records; with ``rename``, rewritten in place."""
+    found = set()
+    if isinstance(value, dict):
+        if "__result__" in value:
+            if rename is not None:
+                value["module"] = rename.get(value["module"], value["module"])
+            found.add(value["module"])
+        for v in value.values():
+            found |= _recorded_modules(v, rename)
+    elif isinstance(value, list):
+        for v in value:
+            found |= _recorded_modules(v, rename)
+    return found
+
+
+def test_files_saved_before_the_neurons_rooms_still_load(tmp_path, selectivity):
+    from interpret.core.results import MOVED_MODULES
+
+    payload = torch.load(selectivity.save(tmp_path / "new.pt"), weights_only=True)
+    old_name = {new: old for old, new in MOVED_MODULES.items()}
+    old = _recorded_modules(payload, rename=old_name)
+    assert {"interpret.neurons.selectivity_result", "interpret.neurons.selectivity_stats"} <= old
+    assert "interpret.neurons.sparsity" in old
+    torch.save(payload, tmp_path / "old.pt")
+    loaded = load_result(tmp_path / "old.pt")
+    assert type(loaded) is type(selectivity)
+    assert torch.equal(loaded.hist, selectivity.hist)
+    assert loaded.classes.classifier.threshold.equal(selectivity.classes.classifier.threshold)

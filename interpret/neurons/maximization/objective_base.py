@@ -175,8 +175,9 @@ def _constant(value: float) -> Objective:
 
     def fn(acts: Mapping[str, Tensor], output: Tensor | None, elements: Tensor) -> Tensor:
         ref = output if isinstance(output, Tensor) else next(iter(acts.values()), None)
-        kwargs = {"dtype": ref.dtype, "device": ref.device} if ref is not None else {}
-        return torch.full((elements.shape[0],), value, **kwargs)
+        if ref is None:
+            return torch.full((elements.shape[0],), value)
+        return torch.full((elements.shape[0],), value, dtype=ref.dtype, device=ref.device)
 
     return Objective(fn, _fmt(value))
 

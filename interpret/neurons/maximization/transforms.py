@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, cast
 
 import torch
 import torch.nn.functional as F
@@ -43,9 +43,14 @@ Size = tuple[int, int]
 
 
 class Transform(Protocol):
-    description: str
+    @property
+    def description(self) -> str: ...
 
     def __call__(self, images: Tensor, generators: Generators) -> Tensor: ...
+
+
+class _PixelMapped(Protocol):
+    def pixel_map(self, size: Size, generators: Generators) -> tuple[Tensor, Size]: ...
 
 
 def _pick(generator: torch.Generator, n: int) -> int:
@@ -186,7 +191,7 @@ class RandomScale:
 
     def __call__(self, images: Tensor, generators: Generators) -> Tensor:
         _check_generators(images, generators)
-        return _sample(images, *self.pixel_map(images.shape[-2:], generators))
+        return _sample(images, *self.pixel_map((images.shape[-2], images.shape[-1]), generators))
 
     def pixel_map(self, size: Size, generators: Generators) -> tuple[Tensor, Size]:
         inverse = torch.tensor(
@@ -214,7 +219,7 @@ class RandomRotate:
 
     def __call__(self, images: Tensor, generators: Generators) -> Tensor:
         _check_generators(images, generators)
-        return _sample(images, *self.pixel_map(images.shape[-2:], generators))
+        return _sample(images, *self.pixel_map((images.shape[-2], images.shape[-1]), generators))
 
     def pixel_map(self, size: Size, generators: Generators) -> tuple[Tensor, Size]:
         angles = torch.tensor(
@@ -248,7 +253,7 @@ class Resize:
             [[sx, 0.0, (sx - 1) / 2], [0.0, sy, (sy - 1) / 2], [0.0, 0.0, 1.0]],
             dtype=torch.float64,
         )
-        return m.repeat(len(generators), 1, 1), tuple(self.size)
+        return m.repeat(len(generators), 1, 1), (self.size[0], self.size[1])
 
 
 def _composable(transforms: Sequence[Transform]) -> bool:
@@ -259,7 +264,7 @@ def _composable(transforms: Sequence[Transform]) -> bool:
     if not all(type(t) in kinds for t in transforms):
         return False
     pads = [i for i, t in enumerate(transforms) if isinstance(t, Pad)]
-    return pads in ([], [0]) and all(transforms[i].mode == "constant" for i in pads)
+    return pads in ([], [0]) and all(t.mode == "constant" for t in transforms if isinstance(t, Pad))
 
 
 def apply_transforms(
@@ -281,7 +286,7 @@ def apply_transforms(
     do not compose (other transforms, a reflecting pad), and ``once=False``, run one
     transform at a time.
     """
-    chain = [*transforms, *([Resize(tuple(size))] if size is not None else [])]
+    chain: list[Transform] = [*transforms, *([Resize((size[0], size[1]))] if size else [])]
     if not chain:
         return images
     if not (once and _composable(chain)):
@@ -291,8 +296,8 @@ def apply_transforms(
     _check_generators(images, generators)
     current: Size = (images.shape[2], images.shape[3])
     total = torch.eye(3, dtype=torch.float64).repeat(images.shape[0], 1, 1)
-    for transform in chain:
-        step, current = transform.pixel_map(current, generators)
+    for mapped in cast("list[_PixelMapped]", chain):  # all ours (_composable)
+        step, current = mapped.pixel_map(current, generators)
         total = total @ step
     fill = chain[0].value if isinstance(chain[0], Pad) else None
     return _sample(images, total, current, fill)

@@ -158,7 +158,7 @@ class Selectivity:
         self.seen = 0
         self.neurons: int | None = None
         self.tables: dict[str, GroupTable] = {}
-        self.neurons_per_image: Tensor | None = None
+        self.neurons_per_image = torch.zeros(0, dtype=torch.int64)  # sized at the first batch
         self.reservoirs: tuple[Reservoir, Reservoir] | None = None
         self.grid: DyadicGrid | None = None
 
@@ -239,9 +239,9 @@ class Selectivity:
             self._rebin(self.grid.extend(low, high))
             bins = self.grid.bin(values)
         else:
-            if self.edges.device != dev:
-                self.edges = self.edges.to(dev)
-            bins = bin_index(values, self.edges)
+            if _fixed(self.edges).device != dev:
+                self.edges = _fixed(self.edges).to(dev)
+            bins = bin_index(values, _fixed(self.edges))
         active = values > self.active_threshold
         table = self.tables["class"]
         if labels is None:
@@ -260,7 +260,7 @@ class Selectivity:
             attrs = self.attributes[batch.index.cpu()]
             groups = torch.where(attrs >= 0, 2 * torch.arange(attrs.shape[1]) + attrs, -1)
             self.tables["attribute"].update(values, bins, active, groups.to(dev))
-        self.neurons_per_image += torch.bincount(active.sum(1), minlength=self.neurons + 1)
+        self.neurons_per_image += torch.bincount(active.sum(1), minlength=values.shape[1] + 1)
         if self.reservoirs is not None:
             ids = batch.index.cpu().long()
             lab = labels if labels is not None else torch.full((n,), -1, dtype=torch.int64)
@@ -300,6 +300,7 @@ class Selectivity:
             return
         others = other.tables
         if self.grid is not None:  # re-bin both sides to the grid of the union of ranges
+            assert other.grid is not None  # same signature: same edges_source
             self._rebin(
                 self.grid.extend(
                     other.grid.lo.to(self.grid.lo.device), other.grid.hi.to(self.grid.lo.device)
@@ -308,7 +309,7 @@ class Selectivity:
             theirs = copy.deepcopy(other.grid).to(self.grid.lo.device)
             others = {k: copy.copy(t) for k, t in other.tables.items()}
             self._rebin(theirs.extend(self.grid.lo, self.grid.hi), others)
-        elif not torch.equal(self.edges.cpu(), other.edges.cpu()):
+        elif not torch.equal(_fixed(self.edges).cpu(), _fixed(other.edges).cpu()):
             raise ValueError(
                 "Cannot merge Selectivity states with different histogram edges; pass the "
                 "same edges= to every shard (or leave edges=None for adaptive edges)."
@@ -336,7 +337,7 @@ class Selectivity:
             raise ValueError("Selectivity has seen no images; run it through interpret.scan first.")
         self._check_complete(self.labels)
         self._check_complete(self.attributes)
-        edges = self.grid.edges().cpu() if self.grid is not None else self.edges.cpu()
+        edges = self.grid.edges().cpu() if self.grid is not None else _fixed(self.edges).cpu()
         tables = {k: copy.deepcopy(t).to(torch.device("cpu")) for k, t in self.tables.items()}
         everything = tables["class"].total()
         classes = attributes = None
@@ -352,6 +353,7 @@ class Selectivity:
         sample = None
         if self.reservoirs is not None and self.reservoirs[0].items is not None:
             vec, lab = self.reservoirs
+            assert vec.items is not None and lab.items is not None  # filled together
             has_labels = bool((lab.items >= 0).any()) if lab.items.numel() else False
             sample = VectorSample(
                 vectors=vec.items.clone(),
@@ -386,3 +388,10 @@ class Selectivity:
             attributes=attributes,
             sample=sample,
         )
+
+
+def _fixed(edges: Tensor | None) -> Tensor:
+    """The fixed edges of a started ``Selectivity`` without a dyadic grid (never ``None``
+    there: ``edges=None`` starts the grid instead)."""
+    assert edges is not None
+    return edges

@@ -130,9 +130,10 @@ class ChannelRelevance:
         self.channels: int | None = None
         self.images = 0
         self.positions = 0
-        self.sum_f: Tensor | None = None
-        self.gram: Tensor | None = None
-        self.cross: Tensor | None = None
+        empty = torch.zeros(0, dtype=torch.float64)  # sized at the first batch
+        self.sum_f: Tensor = empty
+        self.gram: Tensor = empty
+        self.cross: Tensor = empty
         self.sum_m = 0.0
         self.sum_mm = 0.0
 
