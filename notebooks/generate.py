@@ -298,7 +298,7 @@ plot_class_means(result, "face")""",
         (
             "code",
             """\
-best, accuracy = result.classes.best("face", n=4)
+best, accuracy = result.per_class.best("face", n=4)
 print("best single-neuron balanced accuracy:", [round(float(a), 3) for a in accuracy])
 plot_neuron_histograms(result, best.tolist(), "face")""",
         ),

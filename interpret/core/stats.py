@@ -10,13 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from interpret.core.accumulators import RunningMoments, TopK
 from interpret.core.analyzer import Batch
+from interpret.core.frames import column, grid_keys, import_pandas, make_frame, name_column
 from interpret.core.results import Result
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ActivationStats", "SiteStats", "ActivationStatsResult"]
 
@@ -41,10 +47,36 @@ class SiteStats(Result):
     top_value: Tensor
     top_index: Tensor
 
+    def to_frame(self, image_names: Sequence[str] | None = None) -> pd.DataFrame:
+        """One row per (channel, rank): ``site``, ``channel``, the channel's ``count``,
+        ``mean``, ``std``, ``min``, ``max``, ``active_fraction``, then ``rank`` (0 =
+        strongest), ``top_value`` and ``image_index`` of each of the ``k`` strongest images
+        (``image_name`` from ``image_names``, indexed by dataset index). Unfilled slots
+        (fewer than ``k`` images) are left out."""
+        c, k = self.top_index.shape
+        keys = grid_keys((c, k), ("channel", "rank"))
+        columns: dict[str, Any] = {"site": self.site, **keys, "count": self.count}
+        for name in ("mean", "std", "min", "max", "active_fraction"):
+            columns[name] = column(getattr(self, name))[keys["channel"]]
+        ids = column(self.top_index).astype(np.int64)
+        columns["top_value"] = column(self.top_value)
+        columns["image_index"] = ids
+        columns["image_name"] = name_column(ids, image_names)
+        frame = make_frame(columns, c * k)
+        return frame[ids >= 0].reset_index(drop=True)
+
 
 @dataclass(frozen=True)
 class ActivationStatsResult(Result):
+    """Per-channel statistics of each scanned site (``sites``: site -> :class:`SiteStats`)."""
+
     sites: dict[str, SiteStats]
+
+    def to_frame(self, image_names: Sequence[str] | None = None) -> pd.DataFrame:
+        """The rows of every site's :meth:`SiteStats.to_frame`, sites in scan order."""
+        pd = import_pandas()
+        frames = [s.to_frame(image_names) for s in self.sites.values()]
+        return pd.concat(frames, ignore_index=True)
 
 
 class _SiteState:

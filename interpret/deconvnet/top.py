@@ -14,16 +14,21 @@ and crops each projection and its image patch to the unit's receptive field.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from interpret.core.accumulators import TopK
 from interpret.core.analyzer import Batch
+from interpret.core.frames import column, grid_keys, make_frame, name_column
 from interpret.core.results import Result
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["TopActivations", "TopActivationsResult"]
 
@@ -59,6 +64,26 @@ class TopActivationsResult(Result):
     k: int
     distinct_images: bool
     images_seen: int
+
+    def to_frame(self, image_names: Sequence[str] | None = None) -> pd.DataFrame:
+        """One row per kept activation: ``site``, ``channel``, ``rank`` (0 = strongest),
+        ``value``, ``image_index`` (dataset index; ``image_name`` from ``image_names``,
+        indexed by dataset index, e.g. a folder dataset's file names) and ``y``, ``x`` in
+        the site's map. Unfilled slots (fewer than ``k`` images) are left out."""
+        c, k = self.index.shape
+        keys = grid_keys((c, k), ("channel", "rank"))
+        ids = column(self.index).astype(np.int64)
+        columns: dict[str, Any] = {
+            "site": self.site,
+            **keys,
+            "value": column(self.values),
+            "image_index": ids,
+            "image_name": name_column(ids, image_names),
+            "y": column(self.y),
+            "x": column(self.x),
+        }
+        frame = make_frame(columns, c * k)
+        return frame[ids >= 0].reset_index(drop=True)
 
 
 class TopActivations:

@@ -50,7 +50,7 @@ def selectivity_summary(result: SelectivityResult, n: int = 3) -> str:
         "",
         f"Sparsity: {result.sparsity.summary()}.",
     ]
-    outside = result.overflow_fraction
+    outside = result.outside_fraction
     wide = int((outside > 0.05).sum())
     if wide:
         lines += [
@@ -58,7 +58,7 @@ def selectivity_summary(result: SelectivityResult, n: int = 3) -> str:
             f"Warning: for {wide} neurons more than 5% of the values fell outside the "
             "histogram edges (thresholds there are lost); give wider edges.",
         ]
-    for group in (result.classes, result.attributes):
+    for group in (result.per_class, result.per_attribute):
         if group is not None:
             lines += ["", *_group_table(group, n)]
     return "\n".join(lines) + "\n"
