@@ -82,7 +82,7 @@ stats, top = interpret.scan(
 )
 site = stats.sites["blocks.5"]
 print(site.shape, "mean of channel means:", float(site.mean.mean()))
-print("strongest image per channel (first 8):", [photos.names[i] for i in top.index[:8, 0]])""",
+print("strongest image per channel (first 8):", [photos.names[i] for i in top.image_index[:8, 0]])""",
         ),
         (
             "md",

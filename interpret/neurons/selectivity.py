@@ -355,7 +355,7 @@ class Selectivity:
             has_labels = bool((lab.items >= 0).any()) if lab.items.numel() else False
             sample = VectorSample(
                 vectors=vec.items.clone(),
-                index=vec.ids.clone(),
+                image_index=vec.ids.clone(),
                 labels=lab.items[:, 0].clone() if has_labels else None,
                 capacity=vec.capacity,
                 seen=vec.seen,

@@ -26,7 +26,7 @@ def stats():
 
 def test_activation_stats_frame_round_trips(stats) -> None:
     frame = stats.to_frame(image_names=NAMES)
-    assert len(frame) == sum(s.top_index.numel() for s in stats.sites.values())  # 20 >= k
+    assert len(frame) == sum(s.top_image_index.numel() for s in stats.sites.values())  # 20 >= k
     assert list(frame.site.unique()) == ["features.1", "features.4"]
     for row in frame.itertuples():
         site = stats.sites[row.site]
@@ -35,7 +35,7 @@ def test_activation_stats_frame_round_trips(stats) -> None:
             assert getattr(row, name) == getattr(site, name)[c].item(), name
         assert row.count == site.count == 20
         assert row.top_value == site.top_value[c, r].item()
-        assert row.image_index == site.top_index[c, r].item()
+        assert row.image_index == site.top_image_index[c, r].item()
         assert row.image_name == NAMES[row.image_index]
 
 

@@ -187,7 +187,7 @@ def test_merge_is_exact_across_shards(edges) -> None:
         assert torch.equal(a.labels.sign, b.labels.sign)
         assert torch.equal(a.classifier.balanced_accuracy, b.classifier.balanced_accuracy)
     assert torch.equal(merged.sparsity.neurons_per_image, whole.sparsity.neurons_per_image)
-    assert torch.equal(merged.sample.index, whole.sample.index)
+    assert torch.equal(merged.sample.image_index, whole.sample.image_index)
     assert torch.equal(merged.sample.vectors, whole.sample.vectors)
     assert merged.num_images == whole.num_images == 90
 
