@@ -81,8 +81,9 @@ class ImageEmbeddingsResult(Result):
         cols = {"row": np.arange(n), **image_columns(self.image_index, self.labels,
                 image_names, class_names)}  # fmt: skip
         if self.predictions is not None:
-            cols["predicted"] = column(self.predictions).astype(np.int64)
-            cols["predicted_name"] = name_column(cols["predicted"], class_names)
+            predicted = column(self.predictions).astype(np.int64)
+            cols["predicted"] = predicted
+            cols["predicted_name"] = name_column(predicted, class_names)
         return make_frame(cols, n)
 
 

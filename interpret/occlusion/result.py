@@ -111,7 +111,7 @@ class OcclusionResult(Result):
         image = keys["image_index"]
         target = column(self.target).astype(np.int64)[image]
         top_label = column(self.top_label).astype(np.int64)
-        feature = self.feature_total is not None and self.clean_feature_total is not None
+        feature, clean_feature = self.feature_total, self.clean_feature_total
         columns: dict[str, Any] = {
             **keys,
             "image_name": name_column(image, image_names),
@@ -124,10 +124,10 @@ class OcclusionResult(Result):
             "top_label": top_label,
             "top_label_name": name_column(top_label, class_names),
             "top_prob": column(self.top_prob),
-            "feature_total": column(self.feature_total) if feature else None,
+            "feature_total": None if feature is None else column(feature),
             "clean_target_prob": column(self.clean_target_prob)[image],
             "clean_target_logit": column(self.clean_target_logit)[image],
-            "clean_feature_total": column(self.clean_feature_total)[image] if feature else None,
+            "clean_feature_total": None if clean_feature is None else column(clean_feature)[image],
         }
         return make_frame(columns, n * ph * pw)
 

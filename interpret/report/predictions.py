@@ -64,8 +64,10 @@ class PredictionsResult(Result):
         from ``class_names``, the data's classes), ``target``, ``predicted``,
         ``confidence``, ``target_prob`` and ``correct``."""
         labels = column(self.labels).astype(np.int64)
+        ids = column(self.image_index).astype(np.int64)
         columns = {
-            "image_index": column(self.image_index).astype(np.int64),
+            "image_index": ids,
+            "image_name": name_column(ids, image_names),
             "label": labels,
             "label_name": name_column(labels, class_names),
             "target": column(self.targets),
@@ -74,7 +76,6 @@ class PredictionsResult(Result):
             "target_prob": column(self.target_prob),
             "correct": column(self.correct),
         }
-        columns["image_name"] = name_column(columns["image_index"], image_names)
         return make_frame(columns, len(labels))
 
     @property
