@@ -164,11 +164,13 @@ def main() -> None:
     top_totals = {"ours": 0.0, "captum": 0.0, "units": 0}
     worst_top = 0.0
     for site, top in zip(SITES, tops, strict=True):
-        filled = (top.index >= 0).nonzero()
+        filled = (top.image_index >= 0).nonzero()
         n = len(filled)
         pick = torch.randperm(n, generator=gen)[: args.captum_units // 2]
         slots = filled[pick].tolist()
-        rows = [(int(top.index[c, j]), c, int(top.y[c, j]), int(top.x[c, j])) for c, j in slots]
+        rows = [
+            (int(top.image_index[c, j]), c, int(top.y[c, j]), int(top.x[c, j])) for c, j in slots
+        ]
         full = project(model, images, site, units=rows)
 
         def reference(i: int, full=full) -> torch.Tensor:

@@ -107,7 +107,7 @@ def child(n: int, batch_size: int, model_name: str, threads: int, repeats: int) 
         bare_times.append(bare(model, Generated(n), batch_size))
     t_bare, t_scan = min(bare_times), min(scan_times)
     assert results[0].num_images == n and results[1].num_images == n
-    best = results[0].classes.best(0, 1)
+    best = results[0].per_class.best(0, 1)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
         json.dumps(

@@ -82,7 +82,7 @@ stats, top = interpret.scan(
 )
 site = stats.sites["blocks.5"]
 print(site.shape, "mean of channel means:", float(site.mean.mean()))
-print("strongest image per channel (first 8):", [photos.names[i] for i in top.index[:8, 0]])""",
+print("strongest image per channel (first 8):", [photos.names[i] for i in top.image_index[:8, 0]])""",
         ),
         (
             "md",
@@ -298,7 +298,7 @@ plot_class_means(result, "face")""",
         (
             "code",
             """\
-best, accuracy = result.classes.best("face", n=4)
+best, accuracy = result.per_class.best("face", n=4)
 print("best single-neuron balanced accuracy:", [round(float(a), 3) for a in accuracy])
 plot_neuron_histograms(result, best.tolist(), "face")""",
         ),

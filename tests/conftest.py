@@ -16,6 +16,12 @@ def generator() -> torch.Generator:
     return torch.Generator().manual_seed(0)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # a deprecated result name (docs/results.md) read anywhere but under pytest.warns fails:
+    # the library, its tests, notebooks and docs use the new names
+    config.addinivalue_line("filterwarnings", "error:.* is deprecated since:DeprecationWarning")
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     return (
         f"torch {torch.__version__}, threads {torch.get_num_threads()}, "

@@ -95,6 +95,16 @@ class Histogram:
         counts = torch.bincount(flat.flatten(), minlength=cells * nbins)
         self.counts += counts.reshape(self.counts.shape)
 
+    @property
+    def underflow(self) -> Tensor:
+        """``shape`` counts of values below the first edge (bin 0 of ``counts``)."""
+        return self.counts[..., 0]
+
+    @property
+    def overflow(self) -> Tensor:
+        """``shape`` counts of values at or above the last edge (the last bin)."""
+        return self.counts[..., -1]
+
     def merge(self, other: Histogram) -> None:
         if other.shape != self.shape or not torch.equal(other.edges, self.edges):
             raise ValueError("Cannot merge histograms with different shapes or edges.")

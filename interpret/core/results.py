@@ -169,8 +169,16 @@ def _unpack(value: Any) -> Any:
             fields = value.get("fields")
             if not isinstance(fields, dict):
                 raise ValueError(f"a {cls.__name__} without its fields")
-            names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-            if set(fields) != names:
+            declared = dataclasses.fields(cls)  # type: ignore[arg-type]
+            names = {f.name for f in declared}
+            renames = getattr(cls, "renamed_fields", {})  # files saved under old names
+            fields = {renames.get(k, k): v for k, v in fields.items()}
+            required = {
+                f.name
+                for f in declared
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            }
+            if not required <= set(fields) <= names:
                 raise ValueError(
                     f"a {cls.__name__} with fields {sorted(map(str, fields))}, not {sorted(names)}"
                 )
@@ -192,6 +200,8 @@ class Result:
     """
 
     _registered: ClassVar[bool] = True
+    #: Old field name -> new field name, for files saved before a rename (docs/results.md).
+    renamed_fields: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from interpret.core.accumulators import RunningMoments, TopK
 from interpret.core.analyzer import Batch
+from interpret.core.frames import column, grid_keys, import_pandas, make_frame, name_column
+from interpret.core.naming import renamed
 from interpret.core.results import Result
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ActivationStats", "SiteStats", "ActivationStatsResult"]
 
@@ -27,7 +34,8 @@ class SiteStats(Result):
 
     ``mean``/``std``/``min``/``max`` are over images of the per-image spatial mean;
     ``active_fraction`` is the fraction of all (image, position) values ``> 0``;
-    ``top_index``/``top_value`` the ``k`` images with the largest spatial max.
+    ``top_image_index``/``top_value`` the ``k`` images with the largest spatial max
+    (dataset index; ``top_index`` is a deprecated alias, for one release).
     """
 
     site: str
@@ -39,12 +47,41 @@ class SiteStats(Result):
     max: Tensor
     active_fraction: Tensor
     top_value: Tensor
-    top_index: Tensor
+    top_image_index: Tensor
+
+    renamed_fields: ClassVar[dict[str, str]] = {"top_index": "top_image_index"}
+    top_index = renamed("top_index", "top_image_index")
+
+    def to_frame(self, image_names: Sequence[str] | None = None) -> pd.DataFrame:
+        """One row per (channel, rank): ``site``, ``channel``, the channel's ``count``,
+        ``mean``, ``std``, ``min``, ``max``, ``active_fraction``, then ``rank`` (0 =
+        strongest), ``top_value`` and ``image_index`` of each of the ``k`` strongest images
+        (``image_name`` from ``image_names``, indexed by dataset index). Unfilled slots
+        (fewer than ``k`` images) are left out."""
+        c, k = self.top_image_index.shape
+        keys = grid_keys((c, k), ("channel", "rank"))
+        columns: dict[str, Any] = {"site": self.site, **keys, "count": self.count}
+        for name in ("mean", "std", "min", "max", "active_fraction"):
+            columns[name] = column(getattr(self, name))[keys["channel"]]
+        ids = column(self.top_image_index).astype(np.int64)
+        columns["top_value"] = column(self.top_value)
+        columns["image_index"] = ids
+        columns["image_name"] = name_column(ids, image_names)
+        frame = make_frame(columns, c * k)
+        return frame[ids >= 0].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
 class ActivationStatsResult(Result):
+    """Per-channel statistics of each scanned site (``sites``: site -> :class:`SiteStats`)."""
+
     sites: dict[str, SiteStats]
+
+    def to_frame(self, image_names: Sequence[str] | None = None) -> pd.DataFrame:
+        """The rows of every site's :meth:`SiteStats.to_frame`, sites in scan order."""
+        pd = import_pandas()
+        frames = [s.to_frame(image_names) for s in self.sites.values()]
+        return pd.concat(frames, ignore_index=True)
 
 
 class _SiteState:
@@ -115,6 +152,6 @@ class ActivationStats:
                 max=s.moments.max.float(),
                 active_fraction=(s.active / max(s.values, 1)).float(),
                 top_value=s.top.values.clone(),
-                top_index=s.top.index.clone(),
+                top_image_index=s.top.index.clone(),
             )
         return ActivationStatsResult(out)

@@ -177,7 +177,7 @@ def plot_top(
             for part, offset in (("projection", 0), ("patch", side + 1)):
                 ax = fig.add_subplot(grid[r0 + j // side, c0 + offset + j % side])
                 _blank(ax)
-                if j >= k or int(result.index[i, j]) < 0:
+                if j >= k or int(result.image_index[i, j]) < 0:
                     continue
                 inside = result.inside[i, j]
                 if part == "projection":
@@ -237,7 +237,7 @@ def plot_evolution(result: EvolutionResult, *, fig: Any = None) -> Any:
             for e, shot in enumerate(shots):
                 ax = axes[row, e]
                 _blank(ax)
-                if int(shot.index[c, 0]) >= 0:
+                if int(shot.image_index[c, 0]) >= 0:
                     shown = _grey_outside(stretch(shot.projections[c, 0]), shot.inside[c, 0])
                     ax.imshow(_to_rgb(shown))
                 if row == 0:

@@ -14,16 +14,22 @@ and crops each projection and its image patch to the unit's receptive field.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from interpret.core.accumulators import TopK
 from interpret.core.analyzer import Batch
+from interpret.core.frames import column, grid_keys, make_frame, name_column
+from interpret.core.naming import renamed
 from interpret.core.results import Result
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["TopActivations", "TopActivationsResult"]
 
@@ -37,8 +43,9 @@ class TopActivationsResult(Result):
     values:
         ``(C, k)`` activations, descending (float32; float64 for a float64 model);
         ``-inf`` in slots never filled (fewer than ``k`` images).
-    index:
-        ``(C, k)`` int64 dataset index of each (``-1`` when unfilled).
+    image_index:
+        ``(C, k)`` int64 dataset index of each (``-1`` when unfilled); ``index`` is its
+        deprecated alias (for one release).
     y, x:
         ``(C, k)`` int64 location in the site's map.
     map_size:
@@ -51,7 +58,7 @@ class TopActivationsResult(Result):
     """
 
     values: Tensor
-    index: Tensor
+    image_index: Tensor
     y: Tensor
     x: Tensor
     map_size: tuple[int, int]
@@ -59,6 +66,29 @@ class TopActivationsResult(Result):
     k: int
     distinct_images: bool
     images_seen: int
+
+    renamed_fields: ClassVar[dict[str, str]] = {"index": "image_index"}
+    index = renamed("index", "image_index")
+
+    def to_frame(self, image_names: Sequence[str] | None = None) -> pd.DataFrame:
+        """One row per kept activation: ``site``, ``channel``, ``rank`` (0 = strongest),
+        ``value``, ``image_index`` (dataset index; ``image_name`` from ``image_names``,
+        indexed by dataset index, e.g. a folder dataset's file names) and ``y``, ``x`` in
+        the site's map. Unfilled slots (fewer than ``k`` images) are left out."""
+        c, k = self.image_index.shape
+        keys = grid_keys((c, k), ("channel", "rank"))
+        ids = column(self.image_index).astype(np.int64)
+        columns: dict[str, Any] = {
+            "site": self.site,
+            **keys,
+            "value": column(self.values),
+            "image_index": ids,
+            "image_name": name_column(ids, image_names),
+            "y": column(self.y),
+            "x": column(self.x),
+        }
+        frame = make_frame(columns, c * k)
+        return frame[ids >= 0].reset_index(drop=True)
 
 
 class TopActivations:
@@ -216,7 +246,7 @@ class TopActivations:
         loc = self._top.location
         return TopActivationsResult(
             values=self._top.values.clone(),
-            index=self._top.index.clone(),
+            image_index=self._top.index.clone(),
             y=loc // width,
             x=loc % width,
             map_size=self.map_size,

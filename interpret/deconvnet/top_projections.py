@@ -18,17 +18,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
+from interpret.core.frames import column, grid_keys, make_frame, name_column
+from interpret.core.naming import renamed
 from interpret.core.results import Result
 from interpret.deconvnet.engine import compute_projections
 from interpret.deconvnet.gradient import RELU_FAMILY, FunctionalPolicy
 from interpret.deconvnet.patches import crop_windows, receptive_windows, support_windows
 from interpret.deconvnet.project import Route, choose_route
 from interpret.deconvnet.top import TopActivationsResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["TopProjectionsResult", "project_top"]
 
@@ -46,8 +53,9 @@ class TopProjectionsResult(Result):
     ----------
     channels:
         ``(n,)`` int64 channels shown.
-    values, index, y, x:
-        ``(n, k)`` from the :class:`TopActivationsResult` (dataset index; map location).
+    values, image_index, y, x:
+        ``(n, k)`` from the :class:`TopActivationsResult` (dataset index, ``-1`` for an
+        unfilled slot; map location). ``index`` is a deprecated alias of ``image_index``.
     boxes:
         ``(n, k, 4)`` int64 windows ``(top, left, bottom, right)`` in input pixels,
         half-open, *not* clipped (they may extend past the image).
@@ -62,7 +70,7 @@ class TopProjectionsResult(Result):
 
     channels: Tensor
     values: Tensor
-    index: Tensor
+    image_index: Tensor
     y: Tensor
     x: Tensor
     boxes: Tensor
@@ -75,6 +83,32 @@ class TopProjectionsResult(Result):
     rectifiers: tuple[str, ...]
     functional_rectifiers: int
     input_size: tuple[int, int]
+
+    renamed_fields: ClassVar[dict[str, str]] = {"index": "image_index"}
+    index = renamed("index", "image_index")
+
+    def to_frame(self, image_names: Sequence[str] | None = None) -> pd.DataFrame:
+        """One row per filled slot: ``site``, ``channel``, ``rank``, ``value``,
+        ``image_index`` (``image_name`` from ``image_names``, by dataset index), ``y``, ``x``
+        and the window ``top``, ``left``, ``bottom``, ``right`` in input pixels. The images
+        stay in ``projections[slot]`` / ``patches[slot]`` (``slot`` = ``(channel_row, rank)``)."""
+        n, k = self.image_index.shape
+        keys = grid_keys((n, k), ("channel_row", "rank"))
+        ids = column(self.image_index).astype(np.int64)
+        columns: dict[str, Any] = {
+            "site": self.site,
+            "channel_row": keys["channel_row"],
+            "channel": column(self.channels).astype(np.int64)[keys["channel_row"]],
+            "rank": keys["rank"],
+            "value": column(self.values),
+            "image_index": ids,
+            "image_name": name_column(ids, image_names),
+            "y": column(self.y),
+            "x": column(self.x),
+        }
+        for j, side in enumerate(("top", "left", "bottom", "right")):
+            columns[side] = column(self.boxes[..., j])
+        return make_frame(columns, n * k)[ids >= 0].reset_index(drop=True)
 
 
 def _load_image(data: Dataset, i: int) -> Tensor:
@@ -144,7 +178,7 @@ def project_top(
     chans = chans.long().reshape(-1)
     if chans.numel() == 0 or chans.min() < 0 or chans.max() >= n_channels:
         raise ValueError(f"channels must be a non-empty list of indices in [0, {n_channels}).")
-    values, index = top.values[chans], top.index[chans]
+    values, index = top.values[chans], top.image_index[chans]
     ys, xs = top.y[chans], top.x[chans]
     filled = index >= 0
     if not bool(filled.any()):
@@ -187,7 +221,7 @@ def project_top(
     return TopProjectionsResult(
         channels=chans,
         values=values,
-        index=index,
+        image_index=index,
         y=ys,
         x=xs,
         boxes=boxes,

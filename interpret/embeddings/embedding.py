@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from interpret.core import Result
+from interpret.core.frames import column, make_frame, name_column
 from interpret.core.validate import check_real
 
-__all__ = ["Embedding", "as_matrix", "to_numpy", "vectors_of"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Embedding", "as_matrix", "points_frame", "to_numpy", "vectors_of"]
 
 
 def as_matrix(x: Tensor | np.ndarray, name: str = "vectors") -> Tensor:
@@ -35,7 +40,11 @@ def as_matrix(x: Tensor | np.ndarray, name: str = "vectors") -> Tensor:
 
 @dataclass(frozen=True)
 class Embedding(Result):
-    """Points placed in 2 (or ``K``) dimensions by t-SNE, UMAP or PCA.
+    """Points placed in 2 (or ``K``) dimensions by t-SNE or UMAP.
+
+    :func:`~interpret.embeddings.pca.pca` returns a
+    :class:`~interpret.embeddings.pca.PCAResult`, which names its points the same way
+    (``coordinates``, ``labels``, ``to_frame()``) and adds the fitted components.
 
     Attributes
     ----------
@@ -44,7 +53,7 @@ class Embedding(Result):
     labels:
         ``(N,)`` int64 labels carried over from the input result, or ``None``.
     method:
-        ``"tsne"`` (openTSNE), ``"tsne-sklearn"``, ``"umap"`` or ``"pca"``.
+        ``"tsne"`` (openTSNE), ``"tsne-sklearn"`` or ``"umap"``.
     params:
         The parameters that made it (perplexity, seed, ...).
     seconds:
@@ -62,6 +71,27 @@ class Embedding(Result):
 
     def __len__(self) -> int:
         return int(self.coordinates.shape[0])
+
+    def to_frame(self, class_names: Sequence[str] | None = None) -> pd.DataFrame:
+        """One row per point: ``point`` (input row), ``dim_0`` ... ``dim_{K-1}``, and
+        ``class_index`` / ``class_name`` (``class_names[label]``) where labels are known.
+        """
+        return points_frame(self.coordinates, self.labels, class_names)
+
+
+def points_frame(
+    coordinates: Tensor, labels: Tensor | None, class_names: Sequence[str] | None
+) -> pd.DataFrame:
+    """The long-form table of ``(N, K)`` points (shared by Embedding and PCAResult)."""
+    n, k = coordinates.shape
+    columns: dict[str, Any] = {"point": np.arange(n)}
+    for j in range(k):
+        columns[f"dim_{j}"] = column(coordinates[:, j])
+    if labels is not None:
+        ids = column(labels).astype(np.int64)
+        columns["class_index"] = ids
+        columns["class_name"] = name_column(ids, class_names)
+    return make_frame(columns, n)
 
 
 def vectors_of(data: Any) -> tuple[Tensor, Tensor | None]:

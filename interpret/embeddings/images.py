@@ -9,15 +9,21 @@ random sample of images instead, in bounded memory.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from interpret.core import Batch, Result, uniform_keys
+from interpret.core.frames import column, image_columns, make_frame, name_column
 from interpret.embeddings._select import BestRows
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ImageEmbeddings", "ImageEmbeddingsResult"]
 
@@ -63,6 +69,22 @@ class ImageEmbeddingsResult(Result):
 
     def __len__(self) -> int:
         return int(self.image_index.numel())
+
+    def to_frame(
+        self, image_names: Sequence[str] | None = None, class_names: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """One row per image (``row``: its row of ``vectors``): ``image_index``
+        (``image_name``), ``class_index`` (``class_name``) and, for a classifier's
+        output, ``predicted`` (``predicted_name``); names indexed by dataset index /
+        class."""
+        n = len(self)
+        cols = {"row": np.arange(n), **image_columns(self.image_index, self.labels,
+                image_names, class_names)}  # fmt: skip
+        if self.predictions is not None:
+            predicted = column(self.predictions).astype(np.int64)
+            cols["predicted"] = predicted
+            cols["predicted_name"] = name_column(predicted, class_names)
+        return make_frame(cols, n)
 
 
 def pool_activation(act: Tensor, pool: str) -> tuple[Tensor, str]:

@@ -11,8 +11,9 @@ spends minutes compiling with numba on a 2-core machine before its first query.)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -20,8 +21,12 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from interpret.core import Result
+from interpret.core.frames import column, grid_keys, make_frame, name_column
 from interpret.embeddings.embedding import vectors_of
 from interpret.embeddings.search import IVFIndex, exact_knn
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Neighbors", "NeighborIndex", "nearest", "knn_preservation", "knn_accuracy"]
 
@@ -52,6 +57,43 @@ class Neighbors(Result):
     method: str
     k: int
     exclude_self: bool
+
+    def to_frame(
+        self, source: Any = None, image_names: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """One row per (query, neighbour): ``query``, ``query_row`` (when the queries were
+        rows of the set), ``rank`` (0 = nearest), ``row`` and ``distance``.
+
+        With ``source``, the patch or image embeddings result that was searched (anything
+        with an ``image_index`` ``(N,)``), rows become images: ``image_index`` (and
+        ``query_image_index``), and ``image_name`` / ``query_image_name`` from
+        ``image_names`` (indexed by dataset index, e.g. the dataset's file names).
+        """
+        q, k = self.indices.shape
+        keys = grid_keys((q, k), ("query", "rank"))
+        rows = column(self.indices).astype(np.int64)
+        query_rows = None if self.query_rows is None else column(self.query_rows)[keys["query"]]
+        columns: dict[str, Any] = {
+            "query": keys["query"],
+            "query_row": query_rows,
+            "rank": keys["rank"],
+            "row": rows,
+            "distance": column(self.distances),
+        }
+        if source is not None:
+            image_index = getattr(source, "image_index", None)
+            if not isinstance(image_index, Tensor):
+                raise TypeError(
+                    "source must be the searched PatchEmbeddingsResult / ImageEmbeddingsResult "
+                    f"(with an image_index), not {type(source).__name__}."
+                )
+            ids = column(image_index).astype(np.int64)
+            columns["image_index"] = ids[rows]
+            columns["image_name"] = name_column(ids[rows], image_names)
+            if query_rows is not None:
+                columns["query_image_index"] = ids[query_rows]
+                columns["query_image_name"] = name_column(ids[query_rows], image_names)
+        return make_frame(columns, q * k)
 
 
 class NeighborIndex:

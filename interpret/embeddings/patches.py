@@ -10,14 +10,17 @@ in the input (Szegedy et al. 2014, "Intriguing properties"; Zeiler & Fergus 2014
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from interpret.core import Batch, Result, Site, uniform_keys
+from interpret.core.frames import column, image_columns, make_frame
 from interpret.core.receptive import ReceptiveField, receptive_field
 from interpret.embeddings._select import BestRows, score_order
 from interpret.embeddings.fields import (
@@ -27,6 +30,9 @@ from interpret.embeddings.fields import (
     input_channels,
     site_fields,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["PatchEmbeddings", "PatchEmbeddingsResult", "crop_fields"]
 
@@ -87,6 +93,24 @@ class PatchEmbeddingsResult(Result):
 
     def __len__(self) -> int:
         return int(self.image_index.numel())
+
+    def to_frame(
+        self, image_names: Sequence[str] | None = None, class_names: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """One row per sampled patch (``row``: its row of ``vectors``): ``image_index``
+        (``image_name``), ``y``, ``x`` (the anchor in the site's map), ``top``, ``left``,
+        ``bottom``, ``right`` (its field, when known), ``class_index`` (``class_name``;
+        ``-1``: unlabelled) and ``score``."""
+        m = len(self)
+        cols = {"row": np.arange(m), **image_columns(self.image_index, self.labels,
+                image_names, class_names)}  # fmt: skip
+        cols["y"], cols["x"] = column(self.positions[:, 0]), column(self.positions[:, 1])
+        for j, side in enumerate(
+            ("top", "left", "bottom", "right") if self.boxes is not None else ()
+        ):
+            cols[side] = column(self.boxes[:, j])  # type: ignore[index]
+        cols["score"] = column(self.scores)
+        return make_frame(cols, m)
 
 
 def crop_fields(

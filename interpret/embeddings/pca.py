@@ -12,8 +12,10 @@ Sign convention: each component's entry of largest magnitude is positive (scikit
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import torch
@@ -21,7 +23,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from interpret.core import Batch, Result
-from interpret.embeddings.embedding import as_matrix, vectors_of
+from interpret.core.naming import renamed
+from interpret.embeddings.embedding import as_matrix, points_frame, vectors_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["PCAResult", "pca", "IncrementalPCA"]
 
@@ -42,8 +48,16 @@ class PCAResult(Result):
         ``(K,)`` share of the total variance.
     singular_values:
         ``(K,)`` singular values of the centred data.
-    embedding:
-        ``(N, K)`` float32 coordinates of the fitted vectors, or ``None`` (streaming).
+    n_samples, whiten:
+        How many vectors were fitted; whether coordinates are whitened.
+    coordinates:
+        ``(N, K)`` float32 coordinates of the fitted vectors (as
+        :attr:`Embedding.coordinates <interpret.embeddings.embedding.Embedding>`), or
+        ``None`` when not computed (:class:`IncrementalPCA` keeps no vectors).
+    labels:
+        ``(N,)`` int64 labels carried over from the input result, or ``None``.
+
+    ``embedding`` is a deprecated alias of ``coordinates`` (for one release).
     """
 
     components: Tensor
@@ -53,7 +67,28 @@ class PCAResult(Result):
     singular_values: Tensor
     n_samples: int
     whiten: bool
-    embedding: Tensor | None
+    coordinates: Tensor | None
+    labels: Tensor | None = None
+
+    renamed_fields: ClassVar[dict[str, str]] = {"embedding": "coordinates"}
+    embedding = renamed("embedding", "coordinates")
+
+    def __len__(self) -> int:
+        return 0 if self.coordinates is None else int(self.coordinates.shape[0])
+
+    def to_frame(self, class_names: Sequence[str] | None = None) -> pd.DataFrame:
+        """One row per fitted vector: ``point``, ``dim_0`` ... ``dim_{K-1}``, and
+        ``class_index`` / ``class_name`` where labels are known (as
+        :meth:`Embedding.to_frame <interpret.embeddings.embedding.Embedding.to_frame>`).
+
+        Raises ``ValueError`` for a streamed PCA, which kept no coordinates.
+        """
+        if self.coordinates is None:
+            raise ValueError(
+                "This PCA kept no coordinates (IncrementalPCA); call .transform(vectors) "
+                "and make an Embedding, or fit with pca(vectors)."
+            )
+        return points_frame(self.coordinates, self.labels, class_names)
 
     def transform(self, x: Tensor | np.ndarray) -> Tensor:
         """Coordinates ``(M, K)`` (float32, on ``x``'s device) of new vectors ``(M, D)``."""
@@ -97,7 +132,7 @@ def _from_scatter(
         singular_values=evals.sqrt().cpu(),
         n_samples=n,
         whiten=whiten,
-        embedding=None,
+        coordinates=None,
     )
 
 
@@ -142,10 +177,10 @@ def pca(
     -------
     >>> x = torch.randn(100, 5, generator=torch.Generator().manual_seed(0))
     >>> res = pca(x, 2)
-    >>> tuple(res.embedding.shape), bool(res.explained_variance[0] >= res.explained_variance[1])
+    >>> tuple(res.coordinates.shape), bool(res.explained_variance[0] >= res.explained_variance[1])
     ((100, 2), True)
     """
-    x, _ = vectors_of(vectors)
+    x, labels = vectors_of(vectors)
     n, d = x.shape
     if not isinstance(n_components, int) or not 1 <= n_components <= min(n, d):
         raise ValueError(
@@ -182,10 +217,10 @@ def pca(
             singular_values=s.cpu(),
             n_samples=n,
             whiten=whiten,
-            embedding=None,
+            coordinates=None,
         )
     coords = res.transform(x).cpu()
-    return PCAResult(**{**res.__dict__, "embedding": coords})
+    return dataclasses.replace(res, coordinates=coords, labels=labels)
 
 
 class IncrementalPCA:
@@ -195,7 +230,7 @@ class IncrementalPCA:
     :func:`interpret.scan`: then every valid position's ``C x k x k`` neighbourhood vector
     (``neighbourhood=k``, as :class:`~interpret.embeddings.patches.PatchEmbeddings`) or,
     for ``(N, D)`` sites, every row, is used. ``result()`` equals :func:`pca` on all the
-    vectors seen (up to float64 rounding) and carries no embedding.
+    vectors seen (up to float64 rounding) and carries no coordinates.
 
     Example
     -------

@@ -196,7 +196,7 @@ def plot_unit_patches(
     """
     from interpret.core.figures import new_figure
 
-    coords = projection.embedding if isinstance(projection, PCAResult) else projection.coordinates
+    coords = projection.coordinates
     if coords is None or len(coords) != len(patches):
         raise ValueError("The projection must be of these patches (e.g. pca(patches, 2)).")
     fig = fig or new_figure(figsize=(13, 6.2))

@@ -167,7 +167,7 @@ class TSNE:
             if fitting:
                 k = min(self.pca_dims, x.shape[0])
                 self._pca = pca(x, k, seed=self.seed)
-                return to_numpy(self._pca.embedding)
+                return to_numpy(self._pca.coordinates)
             if self._pca is not None:
                 return to_numpy(self._pca.transform(x))
         return to_numpy(x)

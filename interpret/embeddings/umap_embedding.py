@@ -120,7 +120,7 @@ class UMAP:
         if self.pca_dims is not None and x.shape[1] > self.pca_dims:
             if fitting:
                 self._pca = pca(x, min(self.pca_dims, x.shape[0]), seed=self.seed or 0)
-                return to_numpy(self._pca.embedding)
+                return to_numpy(self._pca.coordinates)
             if self._pca is not None:
                 return to_numpy(self._pca.transform(x))
         return to_numpy(x)

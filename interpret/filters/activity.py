@@ -10,11 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from interpret.core import Batch, Result
+from interpret.core.frames import column, make_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["FilterActivity", "FilterActivityResult"]
 
@@ -52,6 +58,16 @@ class FilterActivityResult(Result):
     def dead(self) -> Tensor:
         """``(C,)`` bool: channels never active over the dataset."""
         return self.max_activation <= self.threshold
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per channel: ``site``, ``channel``, ``max_activation``,
+        ``mean_activation``, ``active_fraction``, ``image_fraction`` and ``dead``."""
+        n = self.max_activation.numel()
+        columns: dict[str, Any] = {"site": self.site, "channel": np.arange(n)}
+        for name in ("max_activation", "mean_activation", "active_fraction", "image_fraction"):
+            columns[name] = column(getattr(self, name))
+        columns["dead"] = column(self.dead)
+        return make_frame(columns, n)
 
 
 class FilterActivity:

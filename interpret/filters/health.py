@@ -24,14 +24,19 @@ second layer shows aliasing artifacts (b, d). :func:`filter_health` measures eac
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from interpret.core import Result, get_module, scan
+from interpret.core.frames import column, make_frame
 from interpret.filters.activity import FilterActivity, FilterActivityResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["FilterHealthResult", "aliasing_fraction", "filter_health", "filter_rms"]
 
@@ -139,9 +144,31 @@ class FilterHealthResult(Result):
     stride: tuple[int, int]
     kernel_size: tuple[int, int]
 
-    def dead_filters(self) -> list[int]:
-        """Indices of dead filters (empty without activity data)."""
-        return [] if self.dead is None else self.dead.nonzero().flatten().tolist()
+    def dead_filters(self) -> list[int] | None:
+        """Indices of dead filters; ``None`` when not measured (no activity data), so that
+        "no dead filters" (``[]``) and "not measured" never read the same."""
+        return None if self.dead is None else self.dead.nonzero().flatten().tolist()
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per filter: ``site``, ``filter``, ``rms``, ``rms_over_median``, the flags
+        ``dominating`` / ``over_radius`` / ``dead`` and, where measured, ``max_activation``,
+        ``active_fraction`` and ``aliasing`` (columns not measured are left out, so a
+        missing ``dead`` column means "not measured", never "none dead")."""
+        n = self.rms.numel()
+        act = self.activity
+        columns: dict[str, Any] = {
+            "site": self.site,
+            "filter": np.arange(n),
+            "rms": column(self.rms),
+            "rms_over_median": column(self.rms) / max(self.median_rms, 1e-300),
+            "dominating": column(self.dominating),
+            "over_radius": column(self.over_radius),
+            "dead": None if self.dead is None else column(self.dead),
+            "max_activation": None if act is None else column(act.max_activation),
+            "active_fraction": None if act is None else column(act.active_fraction),
+            "aliasing": None if self.aliasing is None else column(self.aliasing),
+        }
+        return make_frame(columns, n)
 
     def dominating_filters(self) -> list[int]:
         """Indices of dominating filters."""
@@ -178,7 +205,8 @@ class FilterHealthResult(Result):
     def markdown(self, only_flagged: bool = True) -> str:
         """A summary line and a Markdown table (dead or dominating filters by default)."""
         n = self.rms.numel()
-        dead = "not measured" if self.dead is None else str(len(self.dead_filters()))
+        found = self.dead_filters()
+        dead = "not measured" if found is None else str(len(found))
         summary = (
             f"{self.site}: {n} filters {self.kernel_size[0]}x{self.kernel_size[1]} stride "
             f"{self.stride[0]}; median RMS {self.median_rms:.3g}; dominating (> "

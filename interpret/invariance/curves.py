@@ -14,15 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from interpret.core import Result, capture, model_device, preserved_state, resolve_sites
+from interpret.core.frames import column, grid_keys, import_pandas, make_frame, name_column
 from interpret.core.sites import SiteSelector
 from interpret.invariance.transforms import Transformation, _check_images
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["InvarianceResult", "TransformCurves", "invariance_curves", "NORMALIZATIONS"]
 
@@ -116,6 +121,44 @@ class InvarianceResult(Result):
                 return curves
         names = ", ".join(repr(c.name) for c in self.curves)
         raise ValueError(f"No transformation {which!r}; this result has {names}.")
+
+    def to_frame(self, class_names: Sequence[str] | None = None) -> pd.DataFrame:
+        """One row per (transformation, site, image, parameter): the curves in long form.
+
+        Columns: ``transform``, ``unit``, ``site``, ``image_index`` and ``image_name`` (the
+        result's ``image_names``), ``param_index``, ``param``, ``distance`` (raw, as in
+        ``curves[t].distances``; normalize with ``reference_norm`` or ``feature_dim``),
+        ``reference_norm``, ``feature_dim``, ``label`` (``label_name``), ``true_prob``,
+        ``predicted`` (``predicted_name``; names from ``class_names``).
+        """
+        pd = import_pandas()
+        frames = []
+        for curves in self.curves:
+            n, p = curves.true_prob.shape
+            keys = grid_keys((n, p), ("image_index", "param_index"))
+            image = keys["image_index"]
+            label = column(self.labels).astype(np.int64)[image]
+            predicted = column(curves.predicted).astype(np.int64)
+            for site in self.sites:
+                columns: dict[str, Any] = {
+                    "transform": curves.name,
+                    "unit": curves.unit,
+                    "site": site,
+                    "image_index": image,
+                    "image_name": name_column(image, self.image_names or None),
+                    "param_index": keys["param_index"],
+                    "param": column(curves.params)[keys["param_index"]],
+                    "distance": column(curves.distances[site]),
+                    "reference_norm": column(self.reference_norms[site])[image],
+                    "feature_dim": self.feature_dims[site],
+                    "label": label,
+                    "label_name": name_column(label, class_names),
+                    "true_prob": column(curves.true_prob),
+                    "predicted": predicted,
+                    "predicted_name": name_column(predicted, class_names),
+                }
+                frames.append(make_frame(columns, n * p))
+        return pd.concat(frames, ignore_index=True)
 
     def distance(self, which: int | str, site: str, normalize: str | None = None) -> Tensor:
         """``(N, P)`` distances at ``site`` for a transformation, normalized as asked

@@ -17,8 +17,10 @@ independently per image, several draws) is the yardstick; Table 1 reports
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
@@ -31,7 +33,11 @@ from interpret.core import (
     preserved_state,
     resolve_sites,
 )
+from interpret.core.frames import import_pandas
 from interpret.occlusion.fills import FillSpec, resolve_fill
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["CorrespondenceResult", "part_correspondence", "pairwise_sign_hamming"]
 
@@ -104,9 +110,12 @@ class CorrespondenceResult(Result):
         means = torch.stack([_pair_values(m).mean() for m in per_draw])
         return float(pairs.mean()), _std(pairs), _std(means)
 
-    def table(self) -> list[dict[str, object]]:
-        """Long-form rows, one per part and site: ``pandas.DataFrame(result.table())``;
-        ``.pivot(index="part", columns="site", values="mean")`` gives Table 1's layout."""
+    def to_frame(self) -> pd.DataFrame:
+        """Table 1 in long form, one row per part and site: ``part``, ``site``, ``mean`` and
+        ``std`` over image pairs of the normalised Hamming distance, ``random_mean``,
+        ``random_std``, ``random_draw_std`` for part-sized random boxes, ``images`` and
+        ``random_draws``. ``.pivot(index="part", columns="site", values="mean")`` gives
+        Table 1's layout."""
         rows: list[dict[str, object]] = []
         n = self.boxes[self.parts[0]].shape[0] if self.parts else 0
         for part in self.parts:
@@ -126,7 +135,20 @@ class CorrespondenceResult(Result):
                         "random_draws": int(self.random_boxes[part].shape[0]),
                     }
                 )
-        return rows
+        columns = ("part", "site", "mean", "std", "random_mean", "random_std")
+        columns += ("random_draw_std", "images", "random_draws")
+        return import_pandas().DataFrame(rows, columns=list(columns))
+
+    def table(self) -> pd.DataFrame:
+        """Deprecated alias of :meth:`to_frame` (since 0.2, for one release); it now
+        returns the ``DataFrame`` (``pandas.DataFrame(result.table())`` still works)."""
+        warnings.warn(
+            "CorrespondenceResult.table is deprecated since 0.2 and will be removed in the "
+            "next release; use .to_frame() instead.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.to_frame()
 
 
 def _as_boxes(value: Tensor | Sequence, n: int, hw: tuple[int, int], part: str) -> Tensor:

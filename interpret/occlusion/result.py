@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from torch import Tensor
 
 from interpret.core import Result
+from interpret.core.frames import column, grid_keys, make_frame, name_column
 from interpret.occlusion.windows import average_over_windows, grid_boxes, window_coverage
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["OcclusionResult"]
 
@@ -84,6 +91,45 @@ class OcclusionResult(Result):
     @property
     def grid_shape(self) -> tuple[int, int]:
         return len(self.tops), len(self.lefts)
+
+    def to_frame(
+        self,
+        image_names: Sequence[str] | None = None,
+        class_names: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """One row per (image, occluder position): the occlusion grid in long form.
+
+        Columns: ``image_index`` (position in the images given; ``image_name`` from
+        ``image_names``), ``grid_row``, ``grid_col``, ``top``, ``left`` (the occluder's
+        first pixel row / column), ``target`` (``target_name`` from ``class_names``),
+        ``target_prob``, ``target_logit``, ``top_label`` (``top_label_name``),
+        ``top_prob``, ``feature_total`` where a feature site was read, and the unoccluded
+        ``clean_target_prob``, ``clean_target_logit`` (``clean_feature_total``).
+        """
+        n, ph, pw = self.target_prob.shape
+        keys = grid_keys((n, ph, pw), ("image_index", "grid_row", "grid_col"))
+        image = keys["image_index"]
+        target = column(self.target).astype(np.int64)[image]
+        top_label = column(self.top_label).astype(np.int64)
+        feature, clean_feature = self.feature_total, self.clean_feature_total
+        columns: dict[str, Any] = {
+            **keys,
+            "image_name": name_column(image, image_names),
+            "top": column(self.tops).astype(np.int64)[keys["grid_row"]],
+            "left": column(self.lefts).astype(np.int64)[keys["grid_col"]],
+            "target": target,
+            "target_name": name_column(target, class_names),
+            "target_prob": column(self.target_prob),
+            "target_logit": column(self.target_logit),
+            "top_label": top_label,
+            "top_label_name": name_column(top_label, class_names),
+            "top_prob": column(self.top_prob),
+            "feature_total": None if feature is None else column(feature),
+            "clean_target_prob": column(self.clean_target_prob)[image],
+            "clean_target_logit": column(self.clean_target_logit)[image],
+            "clean_feature_total": None if clean_feature is None else column(clean_feature)[image],
+        }
+        return make_frame(columns, n * ph * pw)
 
     def boxes(self) -> Tensor:
         """``(Ph, Pw, 4)`` int64 ``(top, left, bottom, right)`` of every occluder, clipped."""

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from interpret.core import Batch, Result, uniform_keys
+from interpret.core.naming import renamed
 
 __all__ = ["FeatureCollector", "ProbeFeatures", "POOLS", "pool_features"]
 
@@ -80,8 +82,8 @@ class ProbeFeatures(Result):
         ``site -> (N, D_site)`` float32.
     labels:
         ``(N,)`` int64 class labels.
-    index:
-        ``(N,)`` int64 dataset positions, increasing.
+    image_index:
+        ``(N,)`` int64 dataset positions, increasing (``index``: deprecated alias).
     pool:
         How maps were pooled (see :func:`pool_features`).
     images_seen:
@@ -92,11 +94,14 @@ class ProbeFeatures(Result):
 
     features: dict[str, Tensor]
     labels: Tensor
-    index: Tensor
+    image_index: Tensor
     pool: str | int
     images_seen: int
     max_images: int | None
     seed: int
+
+    renamed_fields: ClassVar[dict[str, str]] = {"index": "image_index"}
+    index = renamed("index", "image_index")
 
     @property
     def sites(self) -> tuple[str, ...]:
@@ -216,7 +221,7 @@ class FeatureCollector:
         return ProbeFeatures(
             features={s: f[order].contiguous() for s, f in feats.items()},
             labels=labels[order],
-            index=index[order],
+            image_index=index[order],
             pool=self.pool,
             images_seen=self.images_seen,
             max_images=self.max_images,

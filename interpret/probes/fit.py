@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import torch
@@ -18,7 +18,11 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from interpret.core import Result, scan
+from interpret.core.frames import column, grid_keys, make_frame, name_column
 from interpret.probes.features import FeatureCollector, ProbeFeatures
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ProbeResult", "fit_probes", "layer_probes", "make_probe", "CLASSIFIERS"]
 
@@ -84,6 +88,27 @@ class ProbeResult(Result):
             }
             for i, site in enumerate(self.sites)
         ]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (site, fold): ``site``, ``fold``, ``accuracy`` (held out),
+        ``train_accuracy``, ``chosen_C``, and per site ``features``, ``accuracy_mean``,
+        ``accuracy_std`` and ``chance`` (accuracies in [0, 1], not %).
+        ``frame.groupby("site", sort=False).accuracy.mean()`` gives ``accuracy_mean``."""
+        s, f = self.fold_accuracy.shape
+        keys = grid_keys((s, f), ("site_index", "fold"))
+        site = keys.pop("site_index")
+        columns: dict[str, Any] = {
+            "site": name_column(site, self.sites),
+            **keys,
+            "accuracy": column(self.fold_accuracy),
+            "train_accuracy": column(self.train_accuracy),
+            "chosen_C": column(self.chosen_C),
+            "features": np.asarray([self.feature_dims[n] for n in self.sites])[site],
+            "accuracy_mean": column(self.accuracy_mean)[site],
+            "accuracy_std": column(self.accuracy_std)[site],
+            "chance": self.chance,
+        }
+        return make_frame(columns, s * f)
 
     def markdown(self) -> str:
         """The table as Markdown, as Table 7 (accuracy % ± std over folds)."""

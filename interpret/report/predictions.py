@@ -10,11 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from interpret.core import Batch, Result
+from interpret.core.frames import column, make_frame, name_column
+from interpret.core.naming import renamed
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Predictions", "PredictionsResult", "informative_images"]
 
@@ -25,8 +32,8 @@ class PredictionsResult(Result):
 
     Attributes
     ----------
-    index:
-        ``(N,)`` int64 dataset positions.
+    image_index:
+        ``(N,)`` int64 dataset positions (``index``: deprecated alias, for one release).
     labels:
         ``(N,)`` int64 data labels (``-1``: unlabelled).
     targets:
@@ -40,12 +47,36 @@ class PredictionsResult(Result):
         ``(N,)`` float64 softmax probability of ``targets`` (NaN where there is none).
     """
 
-    index: Tensor
+    image_index: Tensor
     labels: Tensor
     targets: Tensor
     predicted: Tensor
     confidence: Tensor
     target_prob: Tensor
+
+    renamed_fields: ClassVar[dict[str, str]] = {"index": "image_index"}
+    index = renamed("index", "image_index")
+
+    def to_frame(
+        self, image_names: Sequence[str] | None = None, class_names: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """One row per image: ``image_index`` (``image_name``), ``label`` (``label_name``
+        from ``class_names``, the data's classes), ``target``, ``predicted``,
+        ``confidence``, ``target_prob`` and ``correct``."""
+        labels = column(self.labels).astype(np.int64)
+        ids = column(self.image_index).astype(np.int64)
+        columns = {
+            "image_index": ids,
+            "image_name": name_column(ids, image_names),
+            "label": labels,
+            "label_name": name_column(labels, class_names),
+            "target": column(self.targets),
+            "predicted": column(self.predicted),
+            "confidence": column(self.confidence),
+            "target_prob": column(self.target_prob),
+            "correct": column(self.correct),
+        }
+        return make_frame(columns, len(labels))
 
     @property
     def correct(self) -> Tensor:
@@ -150,7 +181,7 @@ def informative_images(
         # predicted classes.
         for row in p.confidence.argsort(descending=True).tolist():
             if int(p.predicted[row]) not in {t for _, t, _ in chosen}:
-                chosen.append((int(p.index[row]), int(p.predicted[row]), "most confident"))
+                chosen.append((int(p.image_index[row]), int(p.predicted[row]), "most confident"))
             if len(chosen) == min(3, max_images):
                 break
         return chosen
@@ -160,16 +191,16 @@ def informative_images(
             continue
         if not mapped:
             best = rows[p.confidence[rows].argmax()]
-            chosen.append((int(p.index[best]), int(p.predicted[best]), "most confident"))
+            chosen.append((int(p.image_index[best]), int(p.predicted[best]), "most confident"))
             continue
         right = rows[p.correct[rows]]
         wrong = rows[~p.correct[rows]]
         if len(right):
             best = right[p.confidence[right].argmax()]
-            chosen.append((int(p.index[best]), int(p.targets[best]), "right"))
+            chosen.append((int(p.image_index[best]), int(p.targets[best]), "right"))
         if len(wrong):
             worst = wrong[p.confidence[wrong].argmax()]
-            index = int(p.index[worst])
+            index = int(p.image_index[worst])
             chosen.append((index, int(p.targets[worst]), "wrong: true class"))
             chosen.append((index, int(p.predicted[worst]), "wrong: predicted class"))
     return chosen[:max_images]

@@ -27,7 +27,7 @@ def test_float64_model_gets_float64_top_k_in_order():
     data = TensorDataset(base + 1e-12 * torch.arange(6, dtype=torch.float64).view(-1, 1, 1, 1))
     (top,) = scan(model, data, [TopActivations("0", k=3)], progress=False)
     assert top.values.dtype == torch.float64
-    assert top.index[0].tolist() == [5, 4, 3]  # float32 would tie them: [0, 1, 2]
+    assert top.image_index[0].tolist() == [5, 4, 3]  # float32 would tie them: [0, 1, 2]
     assert top.values[0, 0] - top.values[0, 2] == pytest.approx(2e-12, rel=1e-3)
 
 

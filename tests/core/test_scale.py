@@ -23,7 +23,9 @@ def _assert_same(a, b, exact: bool = True) -> None:
     for site in SITES:
         x, y = a.sites[site], b.sites[site]
         assert x.count == y.count
-        assert torch.equal(x.top_index, y.top_index) and torch.equal(x.top_value, y.top_value)
+        assert torch.equal(x.top_image_index, y.top_image_index) and torch.equal(
+            x.top_value, y.top_value
+        )
         assert torch.equal(x.active_fraction, y.active_fraction)
         for field in ("mean", "std", "min", "max"):
             if exact:

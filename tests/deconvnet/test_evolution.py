@@ -45,7 +45,7 @@ def test_evolution_follows_each_checkpoint(data, tmp_path):
             (top,) = scan(trained, data, [TopActivations(site, k=1)], progress=False)
             expected = project_top(trained, data, top, channels=chans)
             shot = result.snapshots[site][epoch]
-            assert torch.equal(shot.index, expected.index)
+            assert torch.equal(shot.image_index, expected.image_index)
             assert torch.allclose(shot.projections, expected.projections)
     loaded = EvolutionResult.load(result.save(tmp_path / "evo.pt"))
     assert torch.equal(loaded.snapshots["features.5"][2].projections,

@@ -91,7 +91,7 @@ def test_training_figures_fig2_top9_per_layer(trained):
     for top in tops:
         shown = project_top(model, test, top, channels=list(range(4)))
         assert shown.route == "reverse" and shown.window == "receptive"
-        filled = shown.index >= 0
+        filled = shown.image_index >= 0
         assert bool(filled.all())
         energy = shown.projections.abs().sum((2, 3, 4))
         assert bool((energy[top.values[:4] > 0] > 0).all())

@@ -67,7 +67,7 @@ def _sorted_reference(acts, k, distinct):
 
 def _check_against(result, expected, width):
     for channel, rows in enumerate(expected):
-        assert result.index[channel].tolist() == [r[1] for r in rows]
+        assert result.image_index[channel].tolist() == [r[1] for r in rows]
         assert (result.y[channel] * width + result.x[channel]).tolist() == [r[2] for r in rows]
         assert result.values[channel].tolist() == pytest.approx([-r[0] for r in rows])
 
@@ -80,7 +80,7 @@ def test_top_k_equals_sorting_everything(net, data, distinct):
     _check_against(result, _sorted_reference(acts, 9, distinct), acts.shape[-1])
     assert result.images_seen == 37 and result.map_size == tuple(acts.shape[-2:])
     if distinct:  # the tied pair (images 5 and 17) never both appear twice as one image
-        for row in result.index.tolist():
+        for row in result.image_index.tolist():
             assert len(set(row)) == len(row)
 
 
@@ -105,7 +105,7 @@ def test_split_scan_merges_to_the_single_pass(net, data):
     for part in reversed(parts):
         merged.merge(part)
     result = merged.result()
-    for field in ("values", "index", "y", "x"):
+    for field in ("values", "image_index", "y", "x"):
         assert torch.equal(getattr(result, field), getattr(whole, field)), field
     assert result.images_seen == 37
 
@@ -122,16 +122,21 @@ def test_dead_and_constant_channels_keep_the_lowest_indices():
     for chunk in torch.split(order, 7):
         analyzer.update({"site": acts[chunk]}, Batch(images[chunk], chunk))
     result = analyzer.result()
-    assert result.index[0].tolist() == [0, 1, 2, 3] and result.index[1].tolist() == [0, 1, 2, 3]
+    assert result.image_index[0].tolist() == [0, 1, 2, 3] and result.image_index[1].tolist() == [
+        0,
+        1,
+        2,
+        3,
+    ]
     assert (result.y[:2] == 0).all() and (result.x[:2] == 0).all()
     flat = acts[:, 2].flatten(1).amax(1)
-    assert result.index[2].tolist() == flat.argsort(descending=True)[:4].tolist()
+    assert result.image_index[2].tolist() == flat.argsort(descending=True)[:4].tolist()
 
 
 def test_fewer_images_than_k(net, data):
     small = TensorDataset(data.tensors[0][:4])
     (result,) = scan(net, small, [TopActivations(SITE, k=6)], progress=False)
-    assert (result.index[:, 4:] == -1).all() and torch.isinf(result.values[:, 4:]).all()
+    assert (result.image_index[:, 4:] == -1).all() and torch.isinf(result.values[:, 4:]).all()
     shown = project_top(net, small, result, channels=[0, 1])
     assert (shown.projections[:, 4:] == 0).all() and not shown.inside[:, 4:].any()
     assert shown.projections[:, :4].abs().amax((2, 3, 4)).gt(0).all()
@@ -165,7 +170,7 @@ def test_project_top_projects_exactly_the_top_units(net, data):
     images = data.tensors[0]
     for i, channel in enumerate([4, 1]):
         for j in range(3):
-            image = int(top.index[channel, j])
+            image = int(top.image_index[channel, j])
             y, x = int(top.y[channel, j]), int(top.x[channel, j])
             full = project(net, images[image : image + 1], SITE, units=[[0, channel, y, x]])
             t, left, b, r = shown.boxes[i, j].tolist()
@@ -206,7 +211,7 @@ def test_project_top_on_a_residual_model_uses_the_support(generator):
     assert shown.route == "gradient" and shown.window == "support"
     for i in range(shown.channels.numel()):
         for j in range(4):
-            image = int(top.index[i, j])
+            image = int(top.image_index[i, j])
             full = project(model, images[image : image + 1], "relu2",
                            units=[[0, i, int(top.y[i, j]), int(top.x[i, j])]])  # fmt: skip
             t, left, b, r = shown.boxes[i, j].tolist()

@@ -33,7 +33,7 @@ def test_pca_is_the_eigendecomposition_of_the_covariance():
         assert comp[comp.abs().argmax()] > 0  # sign convention
     torch.testing.assert_close(res.explained_variance_ratio, evals.flip(0)[:3] / evals.sum())
     torch.testing.assert_close(
-        res.embedding.double(), (x - x.mean(0)) @ res.components.T, atol=1e-5, rtol=1e-5
+        res.coordinates.double(), (x - x.mean(0)) @ res.components.T, atol=1e-5, rtol=1e-5
     )
 
 
@@ -59,7 +59,7 @@ def test_transform_inverse_and_whiten():
     )
     white = pca(x, 3, whiten=True)
     torch.testing.assert_close(
-        torch.var(white.embedding.double(), 0),
+        torch.var(white.coordinates.double(), 0),
         torch.ones(3, dtype=torch.float64),
         atol=1e-5,
         rtol=1e-5,
@@ -78,7 +78,7 @@ def test_incremental_is_exact_and_merges():
     torch.testing.assert_close(streamed.components, full.components, atol=1e-10, rtol=1e-8)
     torch.testing.assert_close(streamed.explained_variance, full.explained_variance)
     torch.testing.assert_close(streamed.mean, full.mean)
-    assert streamed.embedding is None and streamed.n_samples == 500
+    assert streamed.coordinates is None and streamed.n_samples == 500
 
 
 def test_incremental_pca_of_every_neighbourhood_in_a_scan():

@@ -39,7 +39,7 @@ def collected(make_images):
 
 
 def _embedding(source) -> Embedding:
-    coords = pca(source.vectors, 2).embedding
+    coords = pca(source.vectors, 2).coordinates
     return Embedding(coords, source.labels, "pca", {}, 0.0)
 
 

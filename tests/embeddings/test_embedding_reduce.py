@@ -95,7 +95,7 @@ def test_tsne_neighbour_search_paths(blobs):
     # the exact index hands openTSNE the true 30 nearest neighbours (in PCA space)
     from interpret.embeddings.tsne import _torch_knn_index
 
-    z = exact._pca.embedding.numpy()
+    z = exact._pca.coordinates.numpy()
     idx, dist = _torch_knn_index(z, 30).build()
     ref = torch.cdist(torch.from_numpy(z).double(), torch.from_numpy(z).double())
     ref.fill_diagonal_(float("inf"))

@@ -147,7 +147,7 @@ def test_table_is_long_form_and_round_trips(tmp_path) -> None:
     parts = {"right eye": [2, 2, 6, 6], "nose": [8, 6, 12, 10]}
     res = part_correspondence(chain_cnn(), images, parts, ["features.2", "features.5"],
                               random_draws=3)  # fmt: skip
-    rows = res.table()
+    rows = res.to_frame().to_dict("records")
     assert [(r["part"], r["site"]) for r in rows] == [
         ("right eye", "features.2"), ("right eye", "features.5"),
         ("nose", "features.2"), ("nose", "features.5"),
@@ -157,7 +157,10 @@ def test_table_is_long_form_and_round_trips(tmp_path) -> None:
     assert first["random_mean"] == res.random_statistic("right eye", "features.2")[0]
     assert first["images"] == 3 and first["random_draws"] == 3
     loaded = CorrespondenceResult.load(res.save(tmp_path / "c.pt"))
-    assert loaded.table() == rows
+    assert loaded.to_frame().to_dict("records") == rows
+    with pytest.warns(DeprecationWarning, match=r"use \.to_frame\(\)"):
+        old = res.table()
+    assert old.equals(res.to_frame())
 
 
 @pytest.mark.parametrize(

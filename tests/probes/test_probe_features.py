@@ -45,7 +45,7 @@ def test_scan_features_equal_a_direct_forward(pool):
     # (N, D) sites are kept as they are whatever the pooling
     flat = net.classifier[:2](net.features(x))
     torch.testing.assert_close(res.features["classifier.1"], flat, rtol=1e-5, atol=1e-6)
-    assert torch.equal(res.labels, y) and torch.equal(res.index, torch.arange(len(x)))
+    assert torch.equal(res.labels, y) and torch.equal(res.image_index, torch.arange(len(x)))
     assert res.images_seen == len(x) and res.sites == tuple(SITES)
     assert not res.features["features.1"].is_inference()
 
@@ -72,7 +72,7 @@ def test_merging_shards_equals_one_pass(max_images):
     merged.merge(parts[0])
     merged.merge(pickle.loads(pickle.dumps(parts[1])))
     a, b = whole.result(), merged.result()
-    assert torch.equal(a.index, b.index) and torch.equal(a.labels, b.labels)
+    assert torch.equal(a.image_index, b.image_index) and torch.equal(a.labels, b.labels)
     for site in SITES:
         assert torch.equal(a.features[site], b.features[site])
     assert a.images_seen == b.images_seen == 31
@@ -84,14 +84,14 @@ def test_max_images_keeps_the_smallest_uniform_keys():
     (res,) = scan(net, data, [collector], batch_size=4, progress=False)
     keys = uniform_keys(torch.arange(40), 5)
     expect = torch.sort(torch.argsort(keys)[:9]).values
-    assert torch.equal(res.index, expect)
+    assert torch.equal(res.image_index, expect)
     assert torch.equal(res.labels, data.tensors[1][expect])
     full = pool_features(_direct(net, data.tensors[0], 1), "avg")
     torch.testing.assert_close(res.features["features.1"], full[expect])
     assert res.images_seen == 40 and res.max_images == 9
     (other,) = scan(net, data, [FeatureCollector(["features.1"], max_images=9, seed=6)],
                     progress=False)  # fmt: skip
-    assert not torch.equal(other.index, res.index)
+    assert not torch.equal(other.image_index, res.image_index)
 
 
 def test_result_round_trips(tmp_path):

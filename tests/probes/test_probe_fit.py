@@ -67,7 +67,7 @@ def _planted(n=60, seed=0):
     return ProbeFeatures(
         features={"signal": signal, "noise": torch.randn(n, 5, generator=gen)},
         labels=y,
-        index=torch.arange(n),
+        image_index=torch.arange(n),
         pool="avg",
         images_seen=n,
         max_images=None,
@@ -138,7 +138,7 @@ def test_bad_input(kwargs, match):
 
 def test_single_class_and_wrong_type():
     feats = _planted()
-    one = ProbeFeatures(feats.features, torch.zeros(60, dtype=torch.long), feats.index, "avg",
+    one = ProbeFeatures(feats.features, torch.zeros(60, dtype=torch.long), feats.image_index, "avg",
                         60, None, 0)  # fmt: skip
     with pytest.raises(ValueError, match="two classes"):
         fit_probes(one)

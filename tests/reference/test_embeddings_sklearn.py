@@ -38,7 +38,7 @@ def test_pca_of_digits_equals_sklearn_default_solver():
     ours = pca(torch.from_numpy(x), 10)
     ref = SkPCA(10).fit(x)
     np.testing.assert_allclose(ours.components.numpy(), ref.components_, atol=1e-8)
-    np.testing.assert_allclose(ours.embedding.numpy(), ref.transform(x), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(ours.coordinates.numpy(), ref.transform(x), rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("metric", ["euclidean", "cosine"])

@@ -21,7 +21,7 @@ def test_predictions_equal_a_literal_softmax_per_image() -> None:
     outputs = [2, 0, 3]  # data class c is model output outputs[c]
     (result,) = scan(model, TensorDataset(images, labels), [Predictions(outputs)], batch_size=8,
                      progress=False)  # fmt: skip
-    assert result.index.tolist() == list(range(37))
+    assert result.image_index.tolist() == list(range(37))
     for i in range(37):
         logits = model(images[i : i + 1])[0].tolist()
         exps = [math.exp(v) for v in logits]

@@ -113,7 +113,7 @@ def test_report_is_about_the_users_model_and_classes(user_setup, tmp_path, chrom
     # Selectivity and probes on the folder's classes.
     selectivity = load_result(out / "results" / "selectivity.pt").result
     assert set(selectivity.parts) == {"main"}
-    assert selectivity.parts["main"].classes.names == CLASSES
+    assert selectivity.parts["main"].per_class.names == CLASSES
     probes = load_result(out / "results" / "probes.pt")
     assert probes.params["source"] == "main" and probes.result.n_classes == 3
     # The deconvnet walks the user's max-pooled chain with its switches.

@@ -20,7 +20,7 @@ Histogram edges, per neuron, are either
   Nothing falls outside; the data spans more than ``bins / 2 - 1`` bins; or
 * **given**: ``edges=`` a ``(B + 1,)`` or ``(D, B + 1)`` tensor, or a ``(low, high)`` range
   split into ``bins``; values outside go to under/overflow bins (kept, and reported by
-  ``SelectivityResult.overflow_fraction``). Shards merge only with equal edges
+  ``SelectivityResult.outside_fraction``). Shards merge only with equal edges
   (:func:`calibrate_edges` makes per-neuron edges from a first look at the data).
 
 Single-neuron thresholds and the label rule's quantiles are restricted to the bin edges:
@@ -100,7 +100,7 @@ class Selectivity:
     >>> from interpret.testing import chain_cnn
     >>> data = TensorDataset(torch.randn(40, 3, 16, 16), torch.arange(40) % 4)
     >>> result, = scan(chain_cnn(), data, [Selectivity("features.4")], progress=False)
-    >>> tuple(result.classes.classifier.balanced_accuracy.shape)  # (classes, neurons)
+    >>> tuple(result.per_class.classifier.balanced_accuracy.shape)  # (classes, neurons)
     (4, 8)
     """
 
@@ -357,7 +357,7 @@ class Selectivity:
             has_labels = bool((lab.items >= 0).any()) if lab.items.numel() else False
             sample = VectorSample(
                 vectors=vec.items.clone(),
-                index=vec.ids.clone(),
+                image_index=vec.ids.clone(),
                 labels=lab.items[:, 0].clone() if has_labels else None,
                 capacity=vec.capacity,
                 seen=vec.seen,
@@ -384,8 +384,8 @@ class Selectivity:
                 num_images=self.seen,
                 num_neurons=self.neurons,
             ),
-            classes=classes,
-            attributes=attributes,
+            per_class=classes,
+            per_attribute=attributes,
             sample=sample,
         )
 

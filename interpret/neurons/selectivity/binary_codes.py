@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
 
+from interpret.core.naming import renamed
 from interpret.core.results import Result
 
 __all__ = [
@@ -41,18 +43,22 @@ METRICS = ("euclidean", "cosine", "hamming")
 class VectorSample(Result):
     """A uniform sample of image vectors from a scan (reservoir by image index).
 
-    ``vectors`` ``(n, D)`` float32, ``index`` ``(n,)`` dataset positions, ``labels``
+    ``vectors`` ``(n, D)`` float32, ``image_index`` ``(n,)`` dataset positions (``index``:
+    deprecated alias, for one release), ``labels``
     ``(n,)`` int64 (-1: unlabelled) or ``None``; ``capacity`` the cap, ``seen`` the
     number of images offered, ``seed`` the reservoir seed. The sample depends only on the
     image indices and the seed, so it is the same however the scan was sharded.
     """
 
     vectors: Tensor
-    index: Tensor
+    image_index: Tensor
     labels: Tensor | None
     capacity: int
     seen: int
     seed: int
+
+    renamed_fields: ClassVar[dict[str, str]] = {"index": "image_index"}
+    index = renamed("index", "image_index")
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ def plot_class_means(
     g = sel.group_index(group)
     mean, rest = sel.mean[g], sel.rest_mean[g]
     order = torch.sort(mean.nan_to_num(float("-inf")), descending=True, stable=True).indices
-    labels = sel.labels.labels[g, order]
+    labels = sel.labels.sign[g, order]
     rank = torch.arange(len(order))
     fig, axes = _new_axes(fig, 2, sharey=True)
     name = sel.names[g]
@@ -144,7 +144,7 @@ def plot_neuron_histograms(
                 va="top",
                 fontsize=7,
             )
-        lab = int(sel.labels.labels[g, j])
+        lab = int(sel.labels.sign[g, j])
         ax.set_title(
             f"neuron {j}: {float(sel.classifier.balanced_accuracy[g, j]):.1%}, {names[lab]}",
             fontsize=9,
@@ -171,7 +171,7 @@ def plot_label_map(
     from interpret.core.figures import figure_of
 
     sel = _group(result, kind)
-    labels = sel.labels.labels.T.to(torch.float64)  # (D, G)
+    labels = sel.labels.sign.T.to(torch.float64)  # (D, G)
     order = torch.arange(labels.shape[0])
     if sort:
         weights = 3.0 ** torch.arange(labels.shape[1] - 1, -1, -1, dtype=torch.float64)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -32,7 +33,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from interpret.core.analyzer import Batch
+from interpret.core.frames import column, make_frame
 from interpret.core.results import Result
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ChannelRelevance", "ChannelRelevanceResult", "predict_mask"]
 
@@ -66,6 +71,19 @@ class ChannelRelevanceResult(Result):
     def top(self, n: int = 10) -> Tensor:
         """The ``n`` most significant channels."""
         return self.order[:n]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per channel, most significant first: ``site``, ``rank``, ``channel``,
+        ``significance``, ``correlation``, ``weight``, ``mean``, ``std``."""
+        order = column(self.order).astype(np.int64)
+        columns: dict[str, Any] = {"site": self.site, "rank": np.arange(len(order))}
+        columns["channel"] = order
+        columns["significance"] = column(self.significance)[order]
+        columns["correlation"] = column(self.correlation)[order]
+        columns["weight"] = column(self.weights)[order]
+        columns["mean"] = column(self.mean)[order]
+        columns["std"] = column(self.std)[order]
+        return make_frame(columns, len(order))
 
 
 def predict_mask(

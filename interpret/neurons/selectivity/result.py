@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from interpret.core.frames import column, grid_keys, import_pandas, make_frame, name_column
+from interpret.core.naming import renamed
 from interpret.core.results import Result
 from interpret.neurons.selectivity._tables import GroupTable
 from interpret.neurons.selectivity.binary_codes import VectorSample
@@ -25,6 +29,9 @@ from interpret.neurons.selectivity.stats import (
     best_threshold,
     label,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "GroupSelectivity",
@@ -53,7 +60,9 @@ class GroupSelectivity(Result):
     count, rest_count:
         ``(G,)`` int64 numbers of images.
     hist, rest_hist:
-        ``(G, D, B + 2)`` int64 histogram counts (underflow bin first, overflow last).
+        ``(G, D, B + 2)`` int64 histogram counts over the parent's ``edges``: bin ``0``
+        is the underflow (values below the first edge), bin ``B + 1`` the overflow (at or
+        above the last edge); ``underflow`` / ``overflow`` read them as ``(G, D)``.
     mean, std, rest_mean, rest_std:
         ``(G, D)`` float64 (population std); NaN for an empty group.
     min, max:
@@ -63,7 +72,8 @@ class GroupSelectivity(Result):
     classifier:
         The best one-neuron threshold classifier (``(G, D)`` fields).
     labels:
-        Excitatory (+1) / inhibitory (-1) / uncertain (0) by ``rule`` (``(G, D)`` fields).
+        Excitatory (+1) / inhibitory (-1) / uncertain (0) by ``rule`` (``(G, D)`` fields;
+        the label itself is ``labels.sign``).
     rule:
         The :class:`LabelRule` behind ``labels``.
     """
@@ -85,6 +95,42 @@ class GroupSelectivity(Result):
     classifier: ThresholdClassifier
     labels: PercentileLabels
     rule: LabelRule
+
+    @property
+    def underflow(self) -> Tensor:
+        """``(G, D)`` counts of the group's values below the first edge (bin 0 of ``hist``)."""
+        return self.hist[..., 0]
+
+    @property
+    def overflow(self) -> Tensor:
+        """``(G, D)`` counts of the group's values at or above the last edge (last bin)."""
+        return self.hist[..., -1]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (group, neuron): the long form of every ``(G, D)`` statistic.
+
+        Columns: ``kind``, ``group_index``, ``group`` (the class or attribute name),
+        ``neuron``, ``count`` / ``rest_count`` (images), ``mean``, ``std``, ``rest_mean``,
+        ``rest_std``, ``min``, ``max``, ``active_fraction``, ``rest_active_fraction``, the
+        best one-neuron classifier (``balanced_accuracy``, ``accuracy``, ``threshold``,
+        ``direction``) and the label (``label``: +1 excitatory, -1 inhibitory, 0
+        uncertain; ``high_threshold``, ``low_threshold``, ``fraction_above``,
+        ``fraction_below``).
+        """
+        g, d = self.mean.shape
+        keys = grid_keys((g, d), ("group_index", "neuron"))
+        columns: dict[str, Any] = {"kind": self.kind, **keys}
+        columns["group"] = name_column(keys["group_index"], self.names)
+        columns["count"] = column(self.count)[keys["group_index"]]
+        columns["rest_count"] = column(self.rest_count)[keys["group_index"]]
+        for name in _GROUP_STATS:
+            columns[name] = column(getattr(self, name))
+        for name in ("balanced_accuracy", "accuracy", "threshold", "direction"):
+            columns[name] = column(getattr(self.classifier, name))
+        columns["label"] = column(self.labels.sign)
+        for name in ("high_threshold", "low_threshold", "fraction_above", "fraction_below"):
+            columns[name] = column(getattr(self.labels, name))
+        return make_frame(columns, g * d)
 
     def group_index(self, group: int | str) -> int:
         """Position of a group given by position or name."""
@@ -109,7 +155,7 @@ class GroupSelectivity(Result):
 
     def label_counts(self) -> Tensor:
         """``(G, 3)`` numbers of excitatory, uncertain and inhibitory neurons per group."""
-        lab = self.labels.labels
+        lab = self.labels.sign
         return torch.stack([(lab == 1).sum(1), (lab == 0).sum(1), (lab == -1).sum(1)], 1)
 
     def with_rule(self, rule: LabelRule, edges: Tensor) -> GroupSelectivity:
@@ -117,6 +163,18 @@ class GroupSelectivity(Result):
         return dataclasses.replace(
             self, labels=label(self.hist, self.rest_hist, edges, rule), rule=rule
         )
+
+
+_GROUP_STATS = (
+    "mean",
+    "std",
+    "rest_mean",
+    "rest_std",
+    "min",
+    "max",
+    "active_fraction",
+    "rest_active_fraction",
+)
 
 
 def _std(m2: Tensor, count: Tensor) -> Tensor:
@@ -180,13 +238,18 @@ class SelectivityResult(Result):
         ``"given"`` (by the user) or ``"adaptive"`` (power-of-two grid fitted to the
         range of the data, exact; see :mod:`interpret.neurons.selectivity.analyzer`).
     hist:
-        ``(D, B + 2)`` int64 counts over all images (underflow bin first, overflow last).
+        ``(D, B + 2)`` int64 counts over all images: bin ``0`` is the underflow (below
+        ``edges[:, 0]``), bin ``B + 1`` the overflow (at or above ``edges[:, -1]``);
+        ``underflow`` / ``overflow`` read them as ``(D,)`` and ``outside_fraction`` their
+        share.
     mean, std, min, max:
         ``(D,)`` over all images.
     sparsity:
         Active neurons per image and images per neuron.
-    classes, attributes:
-        Per-class and per-attribute selectivity, or ``None`` without labels / attributes.
+    per_class, per_attribute:
+        Per-class and per-attribute statistics (:class:`GroupSelectivity`), or ``None``
+        without labels / attributes. (``classes`` / ``attributes`` are deprecated aliases,
+        for one release.)
     sample:
         A uniform sample of the images' neuron vectors (``Selectivity(sample=...)``), for
         :func:`~interpret.neurons.selectivity.binary_codes.compare_codes`; ``None`` when not
@@ -207,27 +270,80 @@ class SelectivityResult(Result):
     min: Tensor
     max: Tensor
     sparsity: SparsityResult
-    classes: GroupSelectivity | None
-    attributes: GroupSelectivity | None
+    per_class: GroupSelectivity | None
+    per_attribute: GroupSelectivity | None
     sample: VectorSample | None
 
+    renamed_fields: ClassVar[dict[str, str]] = {
+        "classes": "per_class",
+        "attributes": "per_attribute",
+    }
+    classes = renamed("classes", "per_class")
+    attributes = renamed("attributes", "per_attribute")
+    overflow_fraction = renamed("overflow_fraction", "outside_fraction")
+
     @property
-    def overflow_fraction(self) -> Tensor:
-        """``(D,)`` share of the values outside the edges (under- plus overflow bin).
+    def underflow(self) -> Tensor:
+        """``(D,)`` counts of values below the first edge (bin 0 of ``hist``)."""
+        return self.hist[:, 0]
+
+    @property
+    def overflow(self) -> Tensor:
+        """``(D,)`` counts of values at or above the last edge (the last bin of ``hist``)."""
+        return self.hist[:, -1]
+
+    @property
+    def outside_fraction(self) -> Tensor:
+        """``(D,)`` share of the values outside the edges (underflow plus overflow).
 
         Large values mean the edges were too narrow: thresholds beyond them are lost.
         """
-        out = self.hist[:, 0] + self.hist[:, -1]
+        out = self.underflow + self.overflow
         return out.to(torch.float64) / max(self.num_images, 1)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Selectivity per neuron and group, long form (one row per group and neuron).
+
+        The rows of :meth:`GroupSelectivity.to_frame` for ``per_class`` then
+        ``per_attribute`` (column ``kind``: ``"class"`` / ``"attribute"``; the class names
+        are those given to ``Selectivity(classes=...)``), after one row per neuron over
+        all images (``kind="all"``, ``group`` empty: ``count``, ``mean``, ``std``, ``min``,
+        ``max``, ``active_fraction`` and ``outside_fraction``). Columns a kind does not
+        have are NaN.
+        """
+        pd = import_pandas()
+        d = self.num_neurons
+        active = self.sparsity.images_per_neuron.to(torch.float64) / max(self.num_images, 1)
+        overall = make_frame(
+            {
+                "kind": "all",
+                "group_index": -1,
+                "group": None,
+                "neuron": np.arange(d),
+                "count": self.num_images,
+                "mean": column(self.mean),
+                "std": column(self.std),
+                "min": column(self.min),
+                "max": column(self.max),
+                "active_fraction": column(active),
+                "outside_fraction": column(self.outside_fraction),
+            },
+            d,
+        )
+        groups = (self.per_class, self.per_attribute)
+        parts = [overall] + [g.to_frame() for g in groups if g is not None]
+        return pd.concat(parts, ignore_index=True)
 
     def with_rule(self, rule: LabelRule) -> SelectivityResult:
         """The same result with labels recomputed by another :class:`LabelRule`."""
         return dataclasses.replace(
             self,
-            classes=None if self.classes is None else self.classes.with_rule(rule, self.edges),
-            attributes=None
-            if self.attributes is None
-            else self.attributes.with_rule(rule, self.edges),
+            per_class=None
+            if self.per_class is None
+            else self.per_class.with_rule(rule, self.edges),
+            per_attribute=None
+            if self.per_attribute is None
+            else self.per_attribute.with_rule(rule, self.edges),
         )
 
     def summary(self, n: int = 3) -> str:
@@ -235,10 +351,10 @@ class SelectivityResult(Result):
         return selectivity_summary(self, n)
 
     def group(self, kind: str = "class") -> GroupSelectivity:
-        """``self.classes`` (``kind="class"``) or ``self.attributes``, with a clear error."""
+        """``self.per_class`` (``kind="class"``) or ``self.per_attribute``, with a clear error."""
         if kind not in ("class", "attribute"):
             raise ValueError(f"kind must be 'class' or 'attribute', not {kind!r}.")
-        found = self.classes if kind == "class" else self.attributes
+        found = self.per_class if kind == "class" else self.per_attribute
         if found is None:
             hint = "labels" if kind == "class" else "attributes=..."
             raise ValueError(f"This result has no {kind} statistics; scan with {hint}.")
@@ -367,7 +483,7 @@ def selectivity_summary(result: SelectivityResult, n: int = 3) -> str:
         "",
         f"Sparsity: {result.sparsity.summary()}.",
     ]
-    outside = result.overflow_fraction
+    outside = result.outside_fraction
     wide = int((outside > 0.05).sum())
     if wide:
         lines += [
@@ -375,7 +491,7 @@ def selectivity_summary(result: SelectivityResult, n: int = 3) -> str:
             f"Warning: for {wide} neurons more than 5% of the values fell outside the "
             "histogram edges (thresholds there are lost); give wider edges.",
         ]
-    for group in (result.classes, result.attributes):
+    for group in (result.per_class, result.per_attribute):
         if group is not None:
             lines += ["", *_group_table(group, n)]
     return "\n".join(lines) + "\n"

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
 
+from interpret.core.naming import renamed
 from interpret.core.results import Result
 
 __all__ = ["LabelRule", "ThresholdClassifier", "PercentileLabels", "best_threshold", "label"]
@@ -82,17 +84,21 @@ class ThresholdClassifier(Result):
 class PercentileLabels(Result):
     """Labels by a :class:`LabelRule`; every field ``(G, D)``.
 
-    ``labels``: int8, +1 excitatory, -1 inhibitory, 0 uncertain. ``high_threshold`` /
+    ``sign``: int8, +1 excitatory, -1 inhibitory, 0 uncertain (``labels`` is its
+    deprecated alias, for one release). ``high_threshold`` /
     ``low_threshold``: the edges ``t_hi`` / ``t_lo`` of the rule (``+inf`` / ``-inf``
     where none qualifies). ``fraction_above``: share of the class images with
     ``x >= t_hi``; ``fraction_below``: share with ``x < t_lo``.
     """
 
-    labels: Tensor
+    sign: Tensor
     high_threshold: Tensor
     low_threshold: Tensor
     fraction_above: Tensor
     fraction_below: Tensor
+
+    renamed_fields: ClassVar[dict[str, str]] = {"labels": "sign"}
+    labels = renamed("labels", "sign")
 
 
 def _check(pos: Tensor, neg: Tensor, edges: Tensor) -> None:
@@ -192,7 +198,7 @@ def label(pos: Tensor, neg: Tensor, edges: Tensor, rule: LabelRule) -> Percentil
     labels[valid & (below >= q - 1e-12)] = INHIBITORY
     nan = torch.tensor(math.nan, dtype=torch.float64)
     return PercentileLabels(
-        labels=labels,
+        sign=labels,
         high_threshold=torch.where(valid, high, nan),
         low_threshold=torch.where(valid, low, nan),
         fraction_above=torch.where(valid, above, nan),

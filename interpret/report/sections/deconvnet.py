@@ -24,7 +24,7 @@ def top_figures(ctx: Any, source: str, result: Bundle, what: str) -> list[Figure
     for site, proj in result.parts.items():
         fig = plot_top(proj, inverse=inverse, blocks_per_row=2)
         names = ctx.source(source).data.item_names
-        first = [names[int(i)] for i in proj.index[:, 0].tolist() if int(i) >= 0]
+        first = [names[int(i)] for i in proj.image_index[:, 0].tolist() if int(i) >= 0]
         figures.append(
             Figure(
                 f"{what}: top-{proj.values.shape[1]} activations at {site}",
@@ -44,7 +44,7 @@ def top_table(ctx: Any, source: str, result: Bundle) -> Table:
     rows = []
     for site, proj in result.parts.items():
         for c, channel in enumerate(proj.channels.tolist()):
-            index = int(proj.index[c, 0])
+            index = int(proj.image_index[c, 0])
             rows.append(
                 [site, channel, float(proj.values[c, 0]), names[index] if index >= 0 else "-"]
             )

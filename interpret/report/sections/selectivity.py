@@ -115,7 +115,7 @@ class SelectivitySection(Section):
         for part, res in result.parts.items():
             who = self._who(ctx, part)
             for kind in ("class", "attribute"):
-                stats = res.classes if kind == "class" else res.attributes
+                stats = res.per_class if kind == "class" else res.per_attribute
                 if stats is None:
                     continue
                 group = "face" if part == "faces" else stats.names[0]
@@ -159,7 +159,7 @@ class SelectivitySection(Section):
     def tables(self, ctx: Any, params: dict[str, Any], result: Bundle) -> list[Table]:
         rows = []
         for part, res in result.parts.items():
-            for kind, stats in (("class", res.classes), ("attribute", res.attributes)):
+            for kind, stats in (("class", res.per_class), ("attribute", res.per_attribute)):
                 if stats is None:
                     continue
                 for name in stats.names:

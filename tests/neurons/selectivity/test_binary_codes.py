@@ -140,16 +140,16 @@ def test_the_sample_kept_in_a_scan_is_the_direct_vectors() -> None:
     (res,) = scan(model, data, [Selectivity("features.1", sample=30, seed=5)], progress=False)
     s = res.sample
     assert isinstance(s, VectorSample) and s.vectors.shape == (30, 8) and s.seen == 100
-    assert len(set(s.index.tolist())) == 30
+    assert len(set(s.image_index.tolist())) == 30
     _, acts = run_and_capture(model, data.tensors[0], "features.1")
     direct = neuron_values(acts["features.1"])
-    torch.testing.assert_close(s.vectors, direct[s.index].float())
-    assert torch.equal(s.labels, labels[s.index])
+    torch.testing.assert_close(s.vectors, direct[s.image_index].float())
+    assert torch.equal(s.labels, labels[s.image_index])
     table = compare_codes(res)
     assert table.num_vectors == 30
     assert torch.equal(
         table.verification_accuracy,
-        compare_codes(direct[s.index].float(), labels[s.index]).verification_accuracy,
+        compare_codes(direct[s.image_index].float(), labels[s.image_index]).verification_accuracy,
     )
     (none,) = scan(model, data, [Selectivity("features.1")], progress=False)
     with pytest.raises(ValueError, match="sample="):

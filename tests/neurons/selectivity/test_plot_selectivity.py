@@ -37,12 +37,12 @@ def test_class_means_sorted_with_marked_labels(result) -> None:
 
     fig = plot_class_means(result, "2")
     left, right = fig.axes[:2]
-    sel = result.classes
+    sel = result.per_class
     order = torch.sort(sel.mean[2], descending=True, stable=True).indices
     np.testing.assert_allclose(left.lines[0].get_ydata(), sel.mean[2, order].numpy())
     np.testing.assert_allclose(right.lines[0].get_ydata(), sel.rest_mean[2, order].numpy())
     exc, inh = left.collections[:2]
-    lab = sel.labels.labels[2, order]
+    lab = sel.labels.sign[2, order]
     assert len(exc.get_offsets()) == int((lab == 1).sum())
     assert len(inh.get_offsets()) == int((lab == -1).sum())
     assert int((lab != 0).sum()) > 0
@@ -61,11 +61,11 @@ def test_neuron_histograms_show_shares_and_threshold(result) -> None:
     assert len(visible) == 3
     ax = visible[0]
     cls_patch = ax.patches[0]
-    share = result.classes.hist[1, 3, 1:-1].double() / int(result.classes.count[1])
+    share = result.per_class.hist[1, 3, 1:-1].double() / int(result.per_class.count[1])
     np.testing.assert_allclose(cls_patch.get_data().values, share.numpy())
     np.testing.assert_allclose(cls_patch.get_data().edges, result.edges[3].numpy())
     assert ax.lines[0].get_xdata()[0] == pytest.approx(
-        float(result.classes.classifier.threshold[1, 3])
+        float(result.per_class.classifier.threshold[1, 3])
     )
     assert ax.get_title().startswith("neuron 3:")
     plt.close(fig)
@@ -80,14 +80,14 @@ def test_label_map_holds_the_labels(result) -> None:
 
     fig = plot_label_map(result, sort=False)
     image = fig.axes[0].images[0].get_array()
-    np.testing.assert_array_equal(np.asarray(image), result.classes.labels.labels.T.numpy())
+    np.testing.assert_array_equal(np.asarray(image), result.per_class.labels.sign.T.numpy())
     plt.close(fig)
     fig = plot_label_map(result)  # sorted: same rows, permuted
     rows = np.asarray(fig.axes[0].images[0].get_array())
-    assert sorted(map(tuple, rows)) == sorted(map(tuple, result.classes.labels.labels.T.tolist()))
+    assert sorted(map(tuple, rows)) == sorted(map(tuple, result.per_class.labels.sign.T.tolist()))
     ticks = [int(t.get_text()) for t in fig.axes[0].get_yticklabels()]
     assert sorted(ticks) == list(range(12))
-    lab = result.classes.labels.labels.T
+    lab = result.per_class.labels.sign.T
     assert all(rows[i].tolist() == lab[j].tolist() for i, j in enumerate(ticks))
     plt.close(fig)
 
@@ -105,7 +105,7 @@ def test_sparsity_histograms_count_images_and_neurons(result) -> None:
     assert heights == [1.0, 2.0]  # one image with 0% active; 50% and 100% in the top bin
     plt.close(fig)
     with pytest.raises(TypeError, match="SparsityResult"):
-        plot_sparsity(result.classes)
+        plot_sparsity(result.per_class)
 
 
 def test_best_neurons_bars(result) -> None:
@@ -114,6 +114,6 @@ def test_best_neurons_bars(result) -> None:
     fig, ax = plt.subplots()
     assert plot_best_neurons(result, ax=ax) is fig
     heights = [p.get_height() for p in ax.patches]
-    expected = [float(result.classes.best(k, 1)[1][0]) for k in range(4)]
+    expected = [float(result.per_class.best(k, 1)[1][0]) for k in range(4)]
     assert heights == pytest.approx(expected)
     plt.close(fig)

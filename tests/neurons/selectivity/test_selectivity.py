@@ -109,7 +109,7 @@ def test_every_statistic_matches_direct_computation(site: str, reduction) -> Non
     assert torch.equal(
         res.sparsity.neurons_per_image, torch.bincount(active.sum(1), minlength=d + 1)
     )
-    cs = res.classes
+    cs = res.per_class
     assert cs is not None and cs.names == tuple(str(k) for k in range(K))
     seen_labels = 0
     for k in range(K):
@@ -137,7 +137,7 @@ def test_every_statistic_matches_direct_computation(site: str, reduction) -> Non
             acc = (pc.sum() + (~pr).sum()).item() / n
             assert cs.classifier.accuracy[k, j].item() == pytest.approx(acc)
             lab, t_hi, t_lo, above, below = literal_label(c[:, j], r[:, j], edges, 0.7, 0.6)
-            assert int(cs.labels.labels[k, j]) == lab
+            assert int(cs.labels.sign[k, j]) == lab
             assert cs.labels.high_threshold[k, j].item() == t_hi
             assert cs.labels.low_threshold[k, j].item() == t_lo
             assert cs.labels.fraction_above[k, j].item() == pytest.approx(above)
@@ -178,16 +178,16 @@ def test_merge_is_exact_across_shards(edges) -> None:
     merged = _sharded(model, data, make, shards)
     for name in ("edges", "hist", "min", "max"):
         assert torch.equal(getattr(merged, name), getattr(whole, name))
-    for group in ("classes", "attributes"):
+    for group in ("per_class", "per_attribute"):
         a, b = getattr(merged, group), getattr(whole, group)
         for name in ("count", "rest_count", "hist", "rest_hist", "min", "max"):
             assert torch.equal(getattr(a, name), getattr(b, name)), name
         for name in ("mean", "std", "rest_mean", "rest_std", "active_fraction"):
             torch.testing.assert_close(getattr(a, name), getattr(b, name), rtol=1e-12, atol=1e-12)
-        assert torch.equal(a.labels.labels, b.labels.labels)
+        assert torch.equal(a.labels.sign, b.labels.sign)
         assert torch.equal(a.classifier.balanced_accuracy, b.classifier.balanced_accuracy)
     assert torch.equal(merged.sparsity.neurons_per_image, whole.sparsity.neurons_per_image)
-    assert torch.equal(merged.sample.index, whole.sample.index)
+    assert torch.equal(merged.sample.image_index, whole.sample.image_index)
     assert torch.equal(merged.sample.vectors, whole.sample.vectors)
     assert merged.num_images == whole.num_images == 90
 
@@ -202,8 +202,8 @@ def test_adaptive_edges_do_not_depend_on_image_order() -> None:
         for ds in (data, sorted_data)
     )
     assert torch.equal(a.edges, b.edges)
-    assert torch.equal(a.hist, b.hist) and torch.equal(a.classes.hist, b.classes.hist)
-    assert torch.equal(a.classes.labels.labels, b.classes.labels.labels)
+    assert torch.equal(a.hist, b.hist) and torch.equal(a.per_class.hist, b.per_class.hist)
+    assert torch.equal(a.per_class.labels.sign, b.per_class.labels.sign)
 
 
 def test_given_edges_count_outside_values_and_edges_from_values() -> None:
@@ -219,7 +219,7 @@ def test_given_edges_count_outside_values_and_edges_from_values() -> None:
     for j in range(6):
         assert res.hist[j].tolist() == literal_hist(x[:, j].tolist(), res.edges[j].tolist())
     outside = ((x < 0.5) | (x >= 1.0)).double().mean(0)
-    torch.testing.assert_close(res.overflow_fraction, outside)
+    torch.testing.assert_close(res.outside_fraction, outside)
     edges = edges_from_values(torch.tensor([[0.0, -1.0], [2.0, 1.0]]), bins=4, margin=0.25)
     assert edges[0].tolist() == [0.0, 0.625, 1.25, 1.875, 2.5]  # ReLU-like: starts at 0
     assert edges[1].tolist() == [-1.5, -0.75, 0.0, 0.75, 1.5]
@@ -277,9 +277,9 @@ def test_planted_units_are_excitatory_and_inhibitory(k: int) -> None:
     data = planted_data()
     attrs = {"is k": (data.tensors[1] == k).long()}
     (res,) = scan(Planted(k), data, [Selectivity("relu", attributes=attrs)], progress=False)
-    for group, row in ((res.classes, k), (res.attributes, 0)):
-        assert int(group.labels.labels[row, 0]) == 1
-        assert int(group.labels.labels[row, 1]) == -1
+    for group, row in ((res.per_class, k), (res.per_attribute, 0)):
+        assert int(group.labels.sign[row, 0]) == 1
+        assert int(group.labels.sign[row, 1]) == -1
         assert group.classifier.balanced_accuracy[row, 0].item() == 1.0
         assert group.classifier.accuracy[row, 0].item() == 1.0
         assert int(group.classifier.direction[row, 0]) == 1
@@ -289,7 +289,7 @@ def test_planted_units_are_excitatory_and_inhibitory(k: int) -> None:
         assert sorted(neurons.tolist()) == [0, 1] and acc.tolist() == [1.0, 1.0]
     # for the other classes unit 0 is silent: inhibitory (the rest includes class k)
     others = [j for j in range(K) if j != k]
-    assert (res.classes.labels.labels[others, 0] != 1).all()
+    assert (res.per_class.labels.sign[others, 0] != 1).all()
 
 
 def test_labels_from_tensor_equal_dataset_labels_and_negative_are_ignored() -> None:
@@ -305,12 +305,12 @@ def test_labels_from_tensor_equal_dataset_labels_and_negative_are_ignored() -> N
         ],
         progress=False,
     )
-    assert torch.equal(a.classes.hist, b.classes.hist)
+    assert torch.equal(a.per_class.hist, b.per_class.hist)
     given[:10] = -1
     (c,) = scan(
         model, data, [Selectivity("features.1", edges=(0, 2), labels=given)], progress=False
     )
-    assert int(c.classes.count.sum()) == 54 and c.num_images == 64
+    assert int(c.per_class.count.sum()) == 54 and c.num_images == 64
     assert torch.equal(c.hist, a.hist)  # unlabelled images still count overall
 
 
@@ -360,11 +360,12 @@ def test_with_rule_equals_a_fresh_scan_and_results_round_trip(tmp_path) -> None:
         progress=False,
     )
     relabelled = a.with_rule(loose)
-    assert torch.equal(relabelled.classes.labels.labels, b.classes.labels.labels)
-    assert relabelled.classes.rule == loose
+    assert torch.equal(relabelled.per_class.labels.sign, b.per_class.labels.sign)
+    assert relabelled.per_class.rule == loose
     path = a.save(tmp_path / "sel.pt")
     back = SelectivityResult.load(path)
-    assert torch.equal(back.classes.hist, a.classes.hist) and back.classes.rule == a.classes.rule
+    assert torch.equal(back.per_class.hist, a.per_class.hist)
+    assert back.per_class.rule == a.per_class.rule
 
 
 def test_calibrate_edges_uses_the_first_images() -> None:
@@ -384,10 +385,10 @@ def test_label_rule_validation_and_group_lookup() -> None:
     with pytest.raises(ValueError, match="fraction"):
         LabelRule(fraction=1.5)
     (res,) = scan(Planted(1), planted_data(), [Selectivity("relu")], progress=False)
-    assert res.classes.group_index("1") == 1
+    assert res.per_class.group_index("1") == 1
     with pytest.raises(ValueError, match="No class named"):
-        res.classes.group_index("cat")
+        res.per_class.group_index("cat")
     with pytest.raises(ValueError, match="no attribute statistics"):
         res.group("attribute")
-    counts = res.classes.label_counts()
+    counts = res.per_class.label_counts()
     assert counts.sum(1).tolist() == [5] * K and counts[1, 0] >= 1 and counts[1, 2] >= 1

@@ -49,10 +49,10 @@ def test_a_class_with_no_images(model) -> None:
     with pytest.raises(ValueError, match=r"No images .* class \['2'\].*allow_empty=True"):
         run(model, data(), Selectivity("features.1", labels=labels))
     res = run(model, data(), Selectivity("features.1", labels=labels, allow_empty=True))
-    assert res.classes.count.tolist() == [16, 16, 0, 16]
-    assert bool(res.classes.classifier.balanced_accuracy[2].isnan().all())
-    assert bool((res.classes.labels.labels[2] == 0).all())
-    assert not bool(res.classes.classifier.balanced_accuracy[[0, 1, 3]].isnan().any())
+    assert res.per_class.count.tolist() == [16, 16, 0, 16]
+    assert bool(res.per_class.classifier.balanced_accuracy[2].isnan().all())
+    assert bool((res.per_class.labels.sign[2] == 0).all())
+    assert not bool(res.per_class.classifier.balanced_accuracy[[0, 1, 3]].isnan().any())
     names = ("a", "b", "c", "d", "e")  # declared classes, two of them never seen
     with pytest.raises(ValueError, match=r"\['c', 'e'\]"):
         run(model, data(), Selectivity("features.1", labels=labels, classes=names))
@@ -75,7 +75,7 @@ def test_no_labels_anywhere(model) -> None:
     with pytest.raises(ValueError, match="yields no labels"):
         run(model, images, Selectivity("features.1"))
     res = run(model, images, Selectivity("features.1", attributes=torch.arange(16) % 2))
-    assert res.classes is None and res.attributes is not None
+    assert res.per_class is None and res.per_attribute is not None
 
 
 class ScalarHead(nn.Module):

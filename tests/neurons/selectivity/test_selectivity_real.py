@@ -31,10 +31,10 @@ def write_report(result, path, title: str) -> str:
     text = f"# {title}\n\n" + result.summary()
     path.mkdir(parents=True, exist_ok=True)
     (path / "report.md").write_text(text)
-    best = int(result.classes.best(0, 1)[0][0])
+    best = int(result.per_class.best(0, 1)[0][0])
     for name, fig in (
         ("class_means", plot_class_means(result, 0)),
-        ("histograms", plot_neuron_histograms(result, result.classes.best(0, 4)[0].tolist(), 0)),
+        ("histograms", plot_neuron_histograms(result, result.per_class.best(0, 4)[0].tolist(), 0)),
         ("label_map", plot_label_map(result)),
         ("sparsity", plot_sparsity(result)),
         ("best", plot_best_neurons(result)),
@@ -104,10 +104,10 @@ def test_digits_report(trained_digits, tmp_path) -> None:
     assert hook_count(net) == before
     # the fully connected ReLU layer: selective single neurons for every digit
     for k in range(10):
-        neurons, acc = fc.classes.best(k, 1)
+        neurons, acc = fc.per_class.best(k, 1)
         assert acc.item() > 0.8, (k, acc)
-    assert fc.classes.classifier.balanced_accuracy.nan_to_num(0).amax(1).mean().item() > 0.88
-    assert int((fc.classes.labels.labels == 1).sum()) >= 5  # excitatory units exist
+    assert fc.per_class.classifier.balanced_accuracy.nan_to_num(0).amax(1).mean().item() > 0.88
+    assert int((fc.per_class.labels.sign == 1).sum()) >= 5  # excitatory units exist
     # moderately sparse: a fraction of the units is active per image, not all, not none
     assert 0.15 < fc.sparsity.mean_active_per_image < 0.85
     # binary codes keep much of the verification accuracy of the real vectors
@@ -122,8 +122,8 @@ def test_digits_report(trained_digits, tmp_path) -> None:
     assert (tmp_path / "digits_fc" / "label_map.png").stat().st_size > 1000
     # a looser rule labels more pairs, and is what the labels would be with it
     loose = fc.with_rule(LabelRule(0.8, 0.7))
-    assert int((loose.classes.labels.labels != 0).sum()) > int(
-        (fc.classes.labels.labels != 0).sum()
+    assert int((loose.per_class.labels.sign != 0).sum()) > int(
+        (fc.per_class.labels.sign != 0).sum()
     )
 
 
@@ -148,11 +148,11 @@ def test_faces_vs_nonfaces_report(tmp_path) -> None:
         progress=False,
     )
     assert head.num_neurons == 1280 and head.num_images == 200
-    face = head.classes.group_index("face")
-    neurons, acc = head.classes.best(face, 5)
+    face = head.per_class.group_index("face")
+    neurons, acc = head.per_class.best(face, 5)
     assert acc[0].item() >= 0.95  # one ImageNet feature alone tells faces from background
-    assert int((head.classes.labels.labels[face] == 1).sum()) > 0
-    assert block.classes.best(face, 1)[1].item() >= 0.9
+    assert int((head.per_class.labels.sign[face] == 1).sum()) > 0
+    assert block.per_class.best(face, 1)[1].item() >= 0.9
     table = compare_codes(head)
     assert table.verification_accuracy.min().item() > 0.7
     text = write_report(

@@ -29,7 +29,7 @@ def test_best_threshold_equals_the_roc_optimum() -> None:
     edges = torch.cat([values, values[-1:] + 1.0]).unsqueeze(0)  # every value is an edge
     data = TensorDataset(x, labels)
     (res,) = scan(model, data, [Selectivity("0", edges=edges)], progress=False)
-    cls = res.classes.classifier
+    cls = res.per_class.classifier
     for k in range(3):
         y = (labels == k).numpy()
         best = 0.0
