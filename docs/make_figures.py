@@ -181,15 +181,14 @@ FIGURES: tuple[DocFigure, ...] = (
     ),
 )
 
-OVERVIEW = ("deconvnet", "occlusion", "maximize", "selectivity", "embeddings", "invariance")
-"""Figures in the README's composite, in reading order."""
+OVERVIEW = (("deconvnet", "maximize", "embeddings"), ("occlusion",), ("selectivity",))
+"""Figures in the README's composite: rows, each scaled to fill the width."""
 OVERVIEW_LABELS = {
     "deconvnet": "deconvnet: top-9 per channel",
-    "occlusion": "occlusion sensitivity",
     "maximize": "class visualizations",
-    "selectivity": "neuron selectivity",
-    "embeddings": "t-SNE patch map",
-    "invariance": "invariance curves",
+    "embeddings": "t-SNE map of patches",
+    "occlusion": "occlusion sensitivity (Fig. 7)",
+    "selectivity": "neuron selectivity: faces against the rest",
 }
 
 
@@ -227,31 +226,27 @@ def to_image(png: bytes):
 
 
 def composite(images: dict, width: int = 1600):
-    """The README picture: :data:`OVERVIEW` in two rows of three, labelled."""
+    """The README picture: the :data:`OVERVIEW` rows, each panel labelled above."""
     from matplotlib import font_manager
     from PIL import Image, ImageDraw, ImageFont
 
-    font = ImageFont.truetype(font_manager.findfont("DejaVu Sans"), 26)
-    gap, label = 16, 40
-    rows = [OVERVIEW[:3], OVERVIEW[3:]]
+    font = ImageFont.truetype(font_manager.findfont("DejaVu Sans"), 24)
+    gap, label = 24, 34
     drawn = []
-    for row in rows:
-        # scale the row's panels to one height so that they fill the width
+    for row in OVERVIEW:
+        # one height for the row's panels, so that together they fill the width
         ratios = [images[n].width / images[n].height for n in row]
         height = round((width - gap * (len(row) - 1)) / sum(ratios))
-        panels = [
-            images[n].resize((round(r * height), height), Image.LANCZOS)
-            for n, r in zip(row, ratios)
-        ]
         canvas = Image.new("RGB", (width, height + label), "white")
         draw = ImageDraw.Draw(canvas)
         x = 0
-        for name, panel in zip(row, panels):
-            draw.text((x + 4, 4), OVERVIEW_LABELS[name], fill=(40, 40, 40), font=font)
+        for name, ratio in zip(row, ratios):
+            panel = images[name].resize((round(ratio * height), height), Image.LANCZOS)
+            draw.text((x + 4, 2), OVERVIEW_LABELS[name], fill=(30, 30, 30), font=font)
             canvas.paste(panel, (x, label))
             x += panel.width + gap
         drawn.append(canvas)
-    out = Image.new("RGB", (width, sum(c.height for c in drawn) + gap), "white")
+    out = Image.new("RGB", (width, sum(c.height for c in drawn) + gap * (len(drawn) - 1)), "white")
     y = 0
     for canvas in drawn:
         out.paste(canvas, (0, y))
@@ -275,7 +270,7 @@ def gallery_markdown() -> str:
         title = page.capitalize() if page != "maximize" else "Activation maximization"
         lines += [f"## {title}", "", f"See [{title}](analyzers/{page}.md).", ""]
         for figure in (f for f in FIGURES if f.page == page):
-            caption = textwrap.fill(figure.caption, 90)
+            caption = textwrap.fill(figure.caption, 90, break_on_hyphens=False)
             lines += [f"![{figure.name}](figures/{figure.name}.webp)", "", caption, ""]
     return "\n".join(lines)
 

@@ -10,7 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
-from http.server import SimpleHTTPRequestHandler
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -143,7 +143,6 @@ def test_site_in_chromium(built_site: Path, tmp_path: Path) -> None:
     """The index, an analyzer page and a tutorial, served over HTTP: every image loads,
     no console message, no failed resource."""
     from functools import partial
-    from http.server import ThreadingHTTPServer
     from threading import Thread
 
     from chromium import find_chromium, open_page, with_page_check
@@ -157,7 +156,7 @@ def test_site_in_chromium(built_site: Path, tmp_path: Path) -> None:
     for page in pages:
         (site / page).write_text(with_page_check((site / page).read_text()))
     handler = partial(_QuietHandler, directory=str(site))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _QuietServer(("127.0.0.1", 0), handler)
     Thread(target=server.serve_forever, daemon=True).start()
     try:
         for number, page in enumerate(pages):
@@ -229,3 +228,8 @@ def test_readme_shows_the_composite_and_links_the_gallery() -> None:
     assert (DOCS / "figures" / "overview.webp").is_file()
     assert "make report " in readme and "make test " in readme  # the two set-up commands
     assert "your-model.md" in _nav_files() and "gallery.md" in _nav_files()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        pass  # the browser closes connections it no longer needs (a reset, not a failure)
