@@ -4,7 +4,7 @@ The guide (``docs/your-model.md``) is run as a reader would paste it: ``bash`` b
 shell, ``python`` blocks one after another in one namespace, and a ``python`` block whose
 first line is ``# NAME.py`` written to that file (a script a later block launches). The
 folder holds what the guide assumes the reader has: ``photos/`` with one folder per class
-(crops of scikit-image's photos). Nothing is downloaded.
+(six crops of a scikit-image photo each). Nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ def _photos(folder: Path) -> None:
     for name, photo in classes.items():
         (folder / name).mkdir(parents=True)
         h, w = photo.shape[:2]
-        for i in range(4):
-            top, left = (i // 2) * h // 3, (i % 2) * w // 3
+        for i in range(6):  # six per class: the probes' 5-fold cross-validation needs five
+            top, left = (i // 3) * h // 3, (i % 3) * w // 6
             crop = np.ascontiguousarray(photo[top : top + 2 * h // 3, left : left + 2 * w // 3])
             Image.fromarray(crop).resize((120, 100)).save(folder / name / f"{i:04d}.jpg")
 
