@@ -68,79 +68,21 @@ def tiny_config(tmp_path: Path, image_folder: Path):
     return make
 
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--hide-scrollbars",
-    "--enable-logging=stderr",
-    "--v=0",
-    "--virtual-time-budget=10000",
-]
-
-
-def _chromium() -> str | None:
-    import shutil
-
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name) or (
-            f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None
-        )
-        if found:
-            return found
-    return None
-
-
 @pytest.fixture
 def chromium_page(tmp_path: Path):
     """Open an HTML file in headless Chromium: ``(body attributes, console lines)``.
 
     Also writes a screenshot when ``screenshot`` is given. Skips when no Chromium exists.
+    The browser is driven by ``tests/chromium.py``, shared with the docs site's check.
     """
-    import re
-    import subprocess
+    from chromium import find_chromium, open_page
 
-    binary = _chromium()
+    binary = find_chromium()
     if binary is None:
         pytest.skip("Chromium is not installed (scripts/install-browser.sh installs it).")
 
-    def open_page(html: Path, screenshot: Path | None = None) -> tuple[dict[str, str], list[str]]:
+    def open_file(html: Path, screenshot: Path | None = None) -> tuple[dict[str, str], list[str]]:
         profile = tmp_path / f"chromium-profile-{len(list(tmp_path.iterdir()))}"
-        url = html.resolve().as_uri()
-        run = subprocess.run(
-            [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", url],
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        assert run.returncode == 0, run.stderr[-2000:]
-        body = re.search(r"<body([^>]*)>", run.stdout)
-        assert body is not None, run.stdout[:500]
-        attrs = dict(re.findall(r'([a-z-]+)="([^"]*)"', body.group(1)))
-        console = [line for line in run.stderr.splitlines() if ":CONSOLE" in line]
-        if screenshot is not None:
-            shot = subprocess.run(
-                [
-                    binary,
-                    *CHROMIUM_FLAGS,
-                    f"--user-data-dir={profile}-shot",
-                    f"--screenshot={screenshot}",
-                    "--window-size=1280,2400",
-                    url,
-                ],
-                capture_output=True,
-                text=True,
-                timeout=180,
-                check=False,
-            )
-            assert shot.returncode == 0 and screenshot.is_file(), shot.stderr[-2000:]
-        return attrs, console
+        return open_page(binary, html.resolve().as_uri(), profile, screenshot)
 
-    return open_page
+    return open_file

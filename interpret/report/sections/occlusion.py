@@ -109,7 +109,7 @@ class OcclusionSection(Section):
             Occluder(params["window"], params["stride"], fill=params["fill"]),
             target=None if any(t is None for t in targets) else targets,
             site=params["site"],
-            top_n=3,
+            top_n=min(3, ctx.num_outputs("main") or 3),
             incremental=params["incremental"],
         )
         parts: dict[str, Any] = {"occlusion": result}
