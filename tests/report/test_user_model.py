@@ -170,3 +170,20 @@ def test_model_without_class_scores_skips_class_sections(tmp_path, image_folder,
     meta = json.loads((out / "report.json").read_text())
     assert meta["skipped"] == ["occlusion"]
     assert "not class scores" in (out / "report.md").read_text()
+
+
+def test_probes_on_a_few_images_per_class_shrink_their_folds(user_setup, tmp_path):
+    """Three images in one class: the default 5 folds shrink to 3 instead of failing."""
+    folder, weights, _ = user_setup
+    for extra in sorted((folder / "cat").iterdir())[3:]:
+        extra.unlink()
+    out = tmp_path / "report"
+    code = main(
+        [
+            "report", str(out), "--model", "report_nets:small_cnn", "--weights", str(weights),
+            "--data", str(folder), "--image-size", str(SIDE), "-q", "--analyzers", "probes",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    probes = load_result(out / "results" / "probes.pt")
+    assert probes.result.folds == 3 and probes.result.n_classes == 3

@@ -75,7 +75,11 @@ class ProbesSection(Section):
 
     def compute(self, ctx: Any, params: dict[str, Any], streamed: dict) -> Any:
         (features,) = streamed[params["source"]]
-        return fit_probes(features, folds=params["folds"], C=params["C"], seed=ctx.config.seed)
+        # A small labelled folder (a few images per class) still gets its probes: the folds
+        # shrink to the smallest class, never below the two that cross-validation needs.
+        smallest = int(features.labels.bincount()[features.labels.unique()].min())
+        folds = max(2, min(params["folds"], smallest))
+        return fit_probes(features, folds=folds, C=params["C"], seed=ctx.config.seed)
 
     def figures(self, ctx: Any, params: dict[str, Any], result: Any) -> list[Figure]:
         from interpret.probes import plot_probes
