@@ -22,7 +22,7 @@ from interpret.filters import filter_health, plot_filter_rms
 from interpret.testing import chain_cnn
 
 PACKAGE = Path(interpret.__file__).parent
-PLOT_MODULES = sorted(PACKAGE.glob("*/plot*.py")) + [PACKAGE / "core" / "figures.py"]
+PLOT_MODULES = sorted(PACKAGE.rglob("plot*.py")) + [PACKAGE / "core" / "figures.py"]
 
 
 def _png_size(png: bytes) -> tuple[int, int]:
@@ -33,7 +33,7 @@ def _png_size(png: bytes) -> tuple[int, int]:
 
 def test_every_plot_module_is_found() -> None:
     names = {p.parent.name + "/" + p.name for p in PLOT_MODULES}
-    assert {"deconvnet/plot.py", "occlusion/plot.py", "neurons/plot_maximize.py"} <= names
+    assert {"deconvnet/plot.py", "maximization/plot.py", "selectivity/plot.py"} <= names
     assert len(PLOT_MODULES) >= 9
 
 
