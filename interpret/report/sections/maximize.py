@@ -11,7 +11,7 @@ from interpret.report.sections.base import Bundle, Figure, Section, Table, check
 #: The bundled demo's classes (when the data's classes are not the model's outputs):
 #: ImageNet classes with a colour, texture or shape of their own, from the kinds that
 #: Simonyan et al. (2014, Fig. 1) and Olah et al. (2017) show.
-_IMAGENET_CLASSES = ("flamingo", "goldfish", "strawberry", "zebra", "lemon", "ladybug")
+_IMAGENET_CLASSES = ("flamingo", "goldfish", "strawberry", "zebra", "ladybug", "pineapple")
 
 
 def _robust_transforms() -> tuple[Any, ...]:
