@@ -11,6 +11,7 @@ are deliberately not offered.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -20,7 +21,16 @@ from torch.utils.data import Dataset
 from interpret.data.imagenet import imagenet_index
 from interpret.data.preprocess import Preprocess
 
-__all__ = ["PHOTO_NAMES", "KNOWN_IMAGENET_LABELS", "sample_photos", "SamplePhotos", "SampleViews"]
+__all__ = [
+    "KNOWN_IMAGENET_LABELS",
+    "OBJECT_BOXES",
+    "PHOTO_NAMES",
+    "ObjectBox",
+    "SamplePhotos",
+    "SampleViews",
+    "object_box",
+    "sample_photos",
+]
 
 
 def _skimage(name: str) -> Callable[[], np.ndarray]:
@@ -76,6 +86,87 @@ KNOWN_IMAGENET_LABELS: dict[str, tuple[str, ...]] = {
 Chelsea is a tabby cat; ImageNet's ``tiger cat``, ``tabby`` and ``Egyptian cat`` are
 notoriously confusable, so any of the three counts as right.
 """
+
+
+@dataclass(frozen=True)
+class ObjectBox:
+    """Where the labelled object lies in a sample photo, in the photo's own pixels.
+
+    ``top``/``left`` are the first rows/columns of the object, ``bottom``/``right`` one
+    past the last (so ``image[top:bottom, left:right]`` is the box), as
+    :meth:`interpret.occlusion.OcclusionResult.boxes` spells occluder positions. ``label``
+    is the ImageNet class the box stands for; ``what`` says what the box encloses.
+    """
+
+    label: str
+    top: int
+    left: int
+    bottom: int
+    right: int
+    what: str
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.top < self.bottom and 0 <= self.left < self.right):
+            raise ValueError(f"An empty or negative box: {self}.")
+
+
+OBJECT_BOXES: dict[str, ObjectBox] = {
+    "coffee": ObjectBox("espresso", 17, 173, 306, 410, "the cup of espresso with its handle"),
+    "rocket": ObjectBox("missile", 126, 303, 408, 338, "the rocket on its pad, nose to base"),
+}
+"""Bounding boxes of the object in photos where it does not fill the frame.
+
+Measured by eye on the photos as ``sample_photos`` returns them (coffee 400 x 600: the
+cup, rim to the foot of the handle, not the saucer or spoon; rocket 427 x 640: the
+launcher from its nose cone to the pad, not the towers). The occlusion section of the
+default report draws them and compares the class probability where the occluder
+covers the box with that elsewhere. :func:`object_box` maps a box into a model's input.
+"""
+
+
+def object_box(
+    name: str, preprocess: Preprocess | None = None
+) -> tuple[float, float, float, float]:
+    """The object box of photo ``name`` as ``(top, left, bottom, right)`` pixels of the
+    model input that ``preprocess`` makes of the photo (its resize and center crop).
+
+    Without ``preprocess``, the photo's own pixels. Parts of the box outside the crop
+    are cut off at the crop's edges.
+
+    Examples
+    --------
+    >>> from interpret.data.preprocess import EFFICIENTNET_LITE0
+    >>> [round(v, 1) for v in object_box("coffee", EFFICIENTNET_LITE0)]
+    [0.0, 30.7, 179.8, 182.4]
+    """
+    if name not in OBJECT_BOXES:
+        raise ValueError(
+            f"No object box is stored for {name!r}; photos with one: {', '.join(OBJECT_BOXES)}."
+        )
+    box = OBJECT_BOXES[name]
+    top, left, bottom, right = (float(v) for v in (box.top, box.left, box.bottom, box.right))
+    if preprocess is None or (preprocess.size is None and preprocess.resize is None):
+        return top, left, bottom, right
+    h, w = _LOADERS[name]().shape[:2]
+    if preprocess.resize is not None:
+        # torchvision's resize of the shorter side: the longer one is truncated to an int.
+        short, long = (h, w) if h <= w else (w, h)
+        new_long = int(preprocess.resize * long / short)
+        nh, nw = (preprocess.resize, new_long) if h <= w else (new_long, preprocess.resize)
+    else:
+        nh, nw = _size_pair(preprocess.size)
+    sy, sx = nh / h, nw / w
+    top, bottom, left, right = top * sy, bottom * sy, left * sx, right * sx
+    if preprocess.resize is not None and preprocess.size is not None:
+        ch, cw = _size_pair(preprocess.size)
+        dy, dx = int(round((nh - ch) / 2.0)), int(round((nw - cw) / 2.0))  # center_crop's
+        top, bottom = min(max(top - dy, 0.0), ch), min(max(bottom - dy, 0.0), ch)
+        left, right = min(max(left - dx, 0.0), cw), min(max(right - dx, 0.0), cw)
+    return top, left, bottom, right
+
+
+def _size_pair(size: int | tuple[int, int]) -> tuple[int, int]:
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
 
 
 def _check_names(names: Sequence[str] | None) -> tuple[str, ...]:

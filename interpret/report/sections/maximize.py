@@ -2,12 +2,51 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from interpret.report.sections import register
 from interpret.report.sections.base import Bundle, Figure, Section, Table, check_params
 
-_IMAGENET_CLASSES = ("flamingo", "goldfish", "espresso")
+#: The bundled demo's classes (when the data's classes are not the model's outputs):
+#: ImageNet classes with a colour, texture or shape of their own, from the kinds that
+#: Simonyan et al. (2014, Fig. 1) and Olah et al. (2017) show.
+_IMAGENET_CLASSES = ("flamingo", "goldfish", "strawberry", "zebra", "ladybug", "pineapple")
+
+
+def _robust_transforms() -> tuple[Any, ...]:
+    """Stronger than Lucid's ``standard_transforms`` (pad 12, jitter 8, scale 0.9..1.1,
+    rotate 10 degrees): pad 16, jitter 16, scale 0.75..1.25, rotate -15..15 degrees,
+    jitter 4. An image that must raise the class under larger shifts and zooms carries
+    the class's parts rather than a pattern only the one network reads (measured in
+    ``bench/maximize_transfer.py``: the class in another network's top-5)."""
+    from interpret.neurons import Jitter, Pad, RandomRotate, RandomScale
+
+    scales = tuple(0.75 + 0.05 * i for i in range(11))
+    degrees = tuple(float(a) for a in range(-15, 16))
+    return (Pad(16, 0.5), Jitter(16), RandomScale(scales), RandomRotate(degrees), Jitter(4))
+
+
+def class_config(params: dict[str, Any], model_size: Any) -> Any:
+    """The :class:`~interpret.neurons.MaximizeConfig` of the class visualizations:
+    ``params["preset"]`` at ``class_size`` px for ``class_steps`` steps, upsampled to
+    ``model_size`` (the model's own input size) before the model, with the robust
+    transforms at every step (``transform_fraction=1``)."""
+    from interpret.neurons import preset
+
+    return preset(
+        params["preset"],
+        size=params["class_size"],
+        steps=params["class_steps"],
+        model_size=model_size,
+        transforms=_robust_transforms(),
+        transform_fraction=1.0,
+    )
+
+
+def _in_words(result: Any, labels: list[str], description: str) -> Any:
+    """The result with its labels and description in words (saved and drawn as such)."""
+    return dataclasses.replace(result, labels=list(labels), description=description)
 
 
 def _class_indices(ctx: Any, source: str, wanted: Any) -> list[int]:
@@ -33,7 +72,7 @@ def _default_classes(ctx: Any, limit: int) -> list[Any]:
         return list(ctx.data_classes("main")[:limit])
     names = ctx.source("main").model.class_names
     if names is not None and all(c in names for c in _IMAGENET_CLASSES):
-        return list(_IMAGENET_CLASSES)
+        return list(_IMAGENET_CLASSES[:limit])
     count = ctx.num_outputs("main") or 0
     return list(range(min(limit, count)))
 
@@ -50,8 +89,10 @@ class MaximizeSection(Section):
     description = (
         "What a unit wants to see: images optimised from noise to raise a class score or "
         "a channel's mean activation, with the regularisation of Lucid (Fourier "
-        "parameterisation, decorrelated colour, random jitter, scale and rotation). Short "
-        "runs here; more steps give cleaner images."
+        "parameterisation, decorrelated colour, random jitter, scale and rotation). Class "
+        "images are optimised at the model's own input size under stronger jitter, scale "
+        "and rotation at every step, so that they show the class rather than a pattern "
+        "only this network reads. Short runs here; more steps give cleaner images."
     )
     defaults: dict[str, Any] = {
         "classes": None,
@@ -60,10 +101,13 @@ class MaximizeSection(Section):
         "channels": [0, 1, 2],
         "size": 96,
         "steps": 32,
+        "class_size": 128,
+        "class_steps": 32,
+        "class_model_size": "auto",
         "preset": "lucid",
         "digits_steps": 64,
     }
-    version = 2
+    version = 3
 
     @property
     def sources(self) -> tuple[str, ...]:  # type: ignore[override]
@@ -78,15 +122,16 @@ class MaximizeSection(Section):
                 "maximize: the model's output is not class scores (N, K); set "
                 "maximize.classes=[] and maximize channels instead."
             )
+        if params["class_model_size"] == "auto":  # the model's own input size, if fixed
+            size = getattr(ctx.source("main").model.preprocess, "size", None)
+            params["class_model_size"] = list(size) if isinstance(size, tuple) else size
         if params["channel_site"] is None:
             params["channel_site"] = ctx.pick_sites("main", (0.67,))[0]
         params["digits"] = ctx.config.wants("digits")
         return params
 
     def compute(self, ctx: Any, params: dict[str, Any], streamed: dict) -> Bundle:
-        from interpret.neurons.maximization.objectives import channel, class_logit
-        from interpret.neurons.maximization.presets import preset
-        from interpret.neurons.maximization.run import maximize
+        from interpret.neurons import channel, class_logit, maximize, preset
 
         src = ctx.source("main")
         config = preset(params["preset"], size=params["size"], steps=params["steps"])
@@ -96,20 +141,27 @@ class MaximizeSection(Section):
         model, norm = src.model.model, src.model.preprocess
         if params["classes"]:
             idx = _class_indices(ctx, "main", params["classes"])
+            size = params["class_model_size"]
+            classes = class_config(params, tuple(size) if isinstance(size, list) else size)
+            titles = [ctx.class_name("main", i) for i in idx]
             with ctx.stage("classes"):
-                parts["classes"] = maximize(
-                    model, class_logit(idx), normalize=norm, config=config, seed=seed
+                result = maximize(
+                    model, class_logit(idx), normalize=norm, config=classes, seed=seed
                 )
-            info["class_titles"] = [ctx.class_name("main", i) for i in idx]
+            parts["classes"] = _in_words(result, titles, "logit of each class")
+            info["class_titles"] = titles
         if params["channels"]:
+            site = params["channel_site"]
             with ctx.stage("channels"):
-                parts["channels"] = maximize(
+                result = maximize(
                     model,
-                    channel(params["channel_site"], params["channels"]),
+                    channel(site, params["channels"]),
                     normalize=norm,
                     config=config,
                     seed=seed,
                 )
+            labels = [f"{site} channel {c}" for c in params["channels"]]
+            parts["channels"] = _in_words(result, labels, f"mean activation of {site} channels")
         if params["digits"]:
             digits = ctx.source("digits")
             small = preset(
@@ -119,7 +171,7 @@ class MaximizeSection(Section):
                 decorrelate=False,
                 model_size=32,
             )
-            parts["digits"] = maximize(
+            result = maximize(
                 digits.model.model,
                 class_logit(list(range(10))),
                 normalize=digits.model.preprocess,
@@ -127,6 +179,7 @@ class MaximizeSection(Section):
                 seed=seed,
             )
             info["digit_titles"] = [f"digit {d}" for d in range(10)]
+            parts["digits"] = _in_words(result, info["digit_titles"], "logit of each digit")
         return Bundle(parts, info)
 
     def figures(self, ctx: Any, params: dict[str, Any], result: Bundle) -> list[Figure]:
@@ -141,8 +194,14 @@ class MaximizeSection(Section):
                     plot_maximize_grid(p["classes"], titles=info["class_titles"], panel_size=2.2),
                     f"Images that raise the logit of each class "
                     f"({p['classes'].settings.get('name', params['preset'])}, "
-                    f"{params['steps']} steps, {params['size']} px); under each, "
-                    "the final logit.",
+                    f"{params['class_steps']} steps, {params['class_size']} px"
+                    + (
+                        f" shown to the model at {_px(params['class_model_size'])} px"
+                        if params["class_model_size"]
+                        else ""
+                    )
+                    + ", jitter 16 px, scale 0.75-1.25, rotation up to 15 degrees at "
+                    "every step); under each, the final logit.",
                 )
             )
         if "channels" in p:
@@ -150,7 +209,8 @@ class MaximizeSection(Section):
                 Figure(
                     f"Channels of {params['channel_site']}",
                     plot_maximize_grid(p["channels"], panel_size=2.2),
-                    "Images that raise the mean activation of each channel.",
+                    f"Images that raise the mean activation of each channel "
+                    f"({params['steps']} steps, {params['size']} px).",
                 )
             )
         if "digits" in p:
@@ -179,3 +239,7 @@ class MaximizeSection(Section):
                 rows,
             )
         ]
+
+
+def _px(size: Any) -> str:
+    return f"{size[0]}x{size[1]}" if isinstance(size, (list, tuple)) else str(size)

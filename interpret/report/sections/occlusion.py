@@ -39,7 +39,10 @@ class OcclusionSection(Section):
         "pixels, (d) the probability of the target class and (e) the most probable class, "
         "each as a function of where the square is. Images are chosen from the data: per "
         "class, one the model gets right with the highest confidence and one it gets wrong "
-        "(mapped for its true class and for the class it predicts)."
+        "(mapped for its true class and for the class it predicts). On the bundled sample "
+        "photos, the photos whose object does not fill the frame (coffee, rocket), each "
+        "mapped for its labelled class, with the object's box drawn: covering the object "
+        "should lower the class's probability more than covering anything else."
     )
     defaults: dict[str, Any] = {
         "images": None,
@@ -52,7 +55,7 @@ class OcclusionSection(Section):
         "incremental": False,
         "route": "auto",
     }
-    version = 2
+    version = 3
 
     def skip_reason(self, ctx: Any) -> str | None:
         return ctx.class_skip_reason("main", needs="outputs")
@@ -77,12 +80,15 @@ class OcclusionSection(Section):
         return params
 
     def analyzers(self, ctx: Any, params: dict[str, Any]) -> dict[str, list[Any]]:
-        if params["images"] is not None:
+        if params["images"] is not None or _boxed_photos(ctx):
             return {}
         return {"main": [Predictions(params["label_outputs"])]}
 
     def _choose(self, ctx: Any, params: dict[str, Any], streamed: dict) -> list[tuple]:
         names = list(ctx.source("main").data.item_names)
+        boxed = _boxed_photos(ctx)
+        if params["images"] is None and boxed:
+            return [(names.index(n), t, "object in a box") for n, t in boxed.items()]
         if params["images"] is not None:
             target = params["target"]
             return [(names.index(n), target, "chosen") for n in params["images"]]
@@ -116,6 +122,7 @@ class OcclusionSection(Section):
         info: dict[str, Any] = {
             "images": [int(i) for i, _, _ in picks],
             "why": [why for _, _, why in picks],
+            "boxes": _box_stats(ctx, result, [i for i, _, _ in picks]),
         }
         if result.feature_site is not None:
             route = choose_route(src.model.model, result.feature_site, params["route"])
@@ -146,6 +153,14 @@ class OcclusionSection(Section):
             )
             if route is not None:
                 caption += f" (c) {route} route: {ROUTE_WHY[route]}."
+            box = info.get("boxes", {}).get(str(row))
+            if box is not None:
+                caption += (
+                    f" Green: the box of the {box['what']} (stored with the photo). Mean "
+                    f"p({ctx.class_name('main', target)}) with the occluder's centre inside "
+                    f"the box {box['inside']:.2f} ({box['n_inside']} positions), outside "
+                    f"it {box['outside']:.2f} ({box['n_outside']} positions)."
+                )
             fig = plot_sensitivity(
                 result,
                 images,
@@ -154,6 +169,8 @@ class OcclusionSection(Section):
                 projection=bundle.parts.get("projection"),
                 to_display=display_inverse(src.model.preprocess),
             )
+            if box is not None:
+                _draw_box(fig, box)
             title = f"{src.data.item_names[index]}: {ctx.class_name('main', target)}"
             figures.append(Figure(f"Occlusion maps (Fig. 7), {title}", fig, caption))
         return figures
@@ -176,7 +193,26 @@ class OcclusionSection(Section):
                     float(counts[top]) / result.top_label[row].numel(),
                 ]
             )
-        return [
+        tables = []
+        if info.get("boxes"):
+            tables.append(
+                Table(
+                    "The object's box: mean target probability by where the occluder is",
+                    ["image", "target", "box (top, left, bottom, right)", "centre in box",
+                     "centre elsewhere"],
+                    [
+                        [
+                            src.data.item_names[info["images"][int(row)]],
+                            ctx.class_name("main", int(result.target[int(row)])),
+                            ", ".join(f"{v:.0f}" for v in box["box"]),
+                            box["inside"],
+                            box["outside"],
+                        ]
+                        for row, box in info["boxes"].items()
+                    ],
+                )
+            )  # fmt: skip
+        return tables + [
             Table(
                 "Occluded images",
                 [
@@ -191,6 +227,103 @@ class OcclusionSection(Section):
                 rows,
             )
         ]
+
+
+def _boxed_photos(ctx: Any) -> dict[str, int]:
+    """On the bundled sample photos: ``{photo: ImageNet output}`` for every photo with a
+    stored object box (:data:`interpret.data.samples.OBJECT_BOXES`) whose class is an
+    output of the model; empty for any other data."""
+    from interpret.data.samples import OBJECT_BOXES
+
+    src = ctx.source("main")
+    outputs = src.model.class_names
+    if src.data.name != "samples" or outputs is None:
+        return {}
+    names = src.data.item_names
+    return {
+        photo: outputs.index(box.label)
+        for photo, box in OBJECT_BOXES.items()
+        if photo in names and box.label in outputs
+    }
+
+
+def _box_stats(ctx: Any, result: Any, items: list[int]) -> dict[str, dict[str, Any]]:
+    """Per figure row (as a string key) with a stored object box: the box in input pixels
+    and the mean target probability over occluder positions whose centre lies inside it
+    and outside it."""
+    from interpret.data.samples import OBJECT_BOXES, object_box
+
+    src = ctx.source("main")
+    boxed = _boxed_photos(ctx)
+    out = {}
+    for row, index in enumerate(items):
+        name = src.data.item_names[index]
+        if name not in boxed or int(result.target[row]) != boxed[name]:
+            continue
+        box = object_box(name, src.model.preprocess)
+        inside, outside = box_means(result.target_prob[row], result.boxes(), box)
+        out[str(row)] = {
+            "box": [round(v, 2) for v in box],
+            "what": OBJECT_BOXES[name].what,
+            "inside": float(inside.mean()),
+            "outside": float(outside.mean()),
+            "n_inside": int(inside.numel()),
+            "n_outside": int(outside.numel()),
+        }
+    return out
+
+
+def box_means(
+    prob: torch.Tensor, occluders: torch.Tensor, box: tuple[float, float, float, float]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split an occlusion map by whether the occluder's centre lies in ``box``.
+
+    Parameters
+    ----------
+    prob:
+        ``(Ph, Pw)`` a quantity per occluder position (Fig. 7 d).
+    occluders:
+        ``(Ph, Pw, 4)`` ``(top, left, bottom, right)`` of each occluder
+        (:meth:`OcclusionResult.boxes`).
+    box:
+        ``(top, left, bottom, right)`` of the object, in the same pixels.
+
+    Returns
+    -------
+    (inside, outside)
+        1-D tensors of the values at positions whose occluder centre is inside the box
+        (half-open: ``top <= y < bottom``) and of the rest.
+    """
+    top, left, bottom, right = box
+    cy = (occluders[..., 0] + occluders[..., 2]).double() / 2
+    cx = (occluders[..., 1] + occluders[..., 3]).double() / 2
+    covered = (cy >= top) & (cy < bottom) & (cx >= left) & (cx < right)
+    return prob[covered], prob[~covered]
+
+
+def _draw_box(fig: Any, box: dict[str, Any]) -> None:
+    """The object box on panel (a) (the image) and panel (d) (the probability map, drawn in
+    the same pixel coordinates), with the two means in (d)'s title."""
+    from matplotlib.patches import Rectangle
+
+    top, left, bottom, right = box["box"]
+    axes = fig.axes
+    image_ax, prob_ax = axes[0], [ax for ax in axes if ax.get_title().startswith("(d)")][0]
+    for ax in (image_ax, prob_ax):
+        ax.add_patch(
+            Rectangle(
+                (left - 0.5, top - 0.5),
+                right - left,
+                bottom - top,
+                fill=False,
+                edgecolor="lime",
+                linewidth=1.8,
+            )
+        )
+    prob_ax.set_title(
+        f"{prob_ax.get_title()}\nbox {box['inside']:.2f}, elsewhere {box['outside']:.2f}",
+        fontsize=9,
+    )
 
 
 def _label_name(ctx: Any, label: int) -> str:
