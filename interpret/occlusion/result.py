@@ -54,6 +54,10 @@ class OcclusionResult(Result):
         How logits became probabilities: ``"softmax"``, ``"sigmoid"`` or ``"identity"``.
     incremental_sites:
         The layers recomputed incrementally (empty for a full sweep).
+    approximation_tau, approximation_error, approximation_checks:
+        The approximate mode's projective-field threshold (``None``: exact), and its own
+        measured error: the largest absolute error of ``target_prob`` against exact full
+        forwards at ``approximation_checks`` positions per image (``None`` if unmeasured).
     """
 
     tops: Tensor
@@ -80,6 +84,9 @@ class OcclusionResult(Result):
     logits: Tensor | None = None
     probabilities: str = "softmax"
     incremental_sites: tuple[str, ...] = ()
+    approximation_tau: float | None = None
+    approximation_error: float | None = None
+    approximation_checks: int = 0
 
     @property
     def grid_shape(self) -> tuple[int, int]:
