@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from interpret.core import capture, model_device, preserved_state, resolve_sites
 from interpret.core.validate import check_finite, check_indices, check_model, check_positive_int
 from interpret.occlusion._trace import Trace, default_site, per_sample_bytes, trace_calls
+from interpret.occlusion._approximate import coarse_positions, drill_positions, interpolate
 from interpret.occlusion._graph import GraphPlan, Untraceable
 from interpret.occlusion.incremental import IncrementalPlan
 from interpret.occlusion.result import OcclusionResult
@@ -232,6 +233,7 @@ class Sweep:
         incremental: bool | float = False,
         approximate: float | None = None,
         approximate_checks: int = 4,
+        drill_down: float | None = None,
         batch_size: int | None = None,
         memory_budget: int | None = None,
     ) -> None:
@@ -247,6 +249,14 @@ class Sweep:
             )
         if isinstance(approximate_checks, bool) or not isinstance(approximate_checks, int):
             raise TypeError("approximate_checks must be an int (exact positions per image).")
+        if drill_down is not None and not (
+            isinstance(drill_down, (int, float)) and not isinstance(drill_down, bool)
+            and 0 <= drill_down <= 1 and approximate is not None
+        ):  # fmt: skip
+            raise ValueError(
+                "drill_down is the fraction (0 to 1) of the fine positions computed after the "
+                f"coarse pass, and needs approximate=tau; got {drill_down!r}."
+            )
         if approximate is not None and not incremental:
             incremental = True  # the approximate mode is a kind of incremental sweep
         check_positive_int(memory_budget, "memory_budget", allow_none=True)
@@ -280,6 +290,7 @@ class Sweep:
         self.batch_size, self.memory_budget = batch_size, memory_budget
         self.tau = None if approximate is None else float(approximate)
         self.checks = max(0, approximate_checks)
+        self.drill = None if drill_down is None else float(drill_down)
         self.approximation_error: float | None = None
         self.incremental_sites: tuple[str, ...] = ()
 
@@ -389,20 +400,36 @@ class Sweep:
                 self._record(img, pos, self.model(x), feat)
 
     def _run_graph(self, plan: GraphPlan, positions: Tensor) -> None:
+        grid = (len(self.tops), len(self.lefts))
+        if self.drill is not None and len(positions) != grid[0] * grid[1]:
+            raise ValueError("The drill-down sweeps the whole grid; run() it on every position.")
         for i in range(len(self.images)):
             if self._cached != i:
                 plan.prepare(self.images[i : i + 1])
                 self._cached = i
-            image, baseline = self.images[i : i + 1], self.baseline[i : i + 1]
-            chan = None if self.chan is None else self.chan[i : i + 1]
-            for start in range(0, len(positions), self.batch):
-                pos = positions[start : start + self.batch]
-                img = torch.full_like(pos, i)
-                channel = None if chan is None else chan.expand(len(pos))
-                out, feat = plan.forward(self.boxes[pos], image, baseline, channel)
-                self._record(img, pos, out, feat)
+            if self.drill is None:
+                self._graph_batches(plan, i, positions)
+                continue
+            self._graph_batches(plan, i, coarse_positions(grid))
+            r = self.readout
+            for name, value in vars(r).items():
+                if isinstance(value, Tensor):
+                    value[i] = interpolate(value[i], grid)
+            clean = self.probs0[i, self.tgt[i].to(self.device)]
+            change = (clean.to(r.target_prob.dtype) - r.target_prob[i]).abs()
+            self._graph_batches(plan, i, drill_positions(change, grid, self.drill))
         if self.tau is not None and self.checks:
             self._check(positions)
+
+    def _graph_batches(self, plan: GraphPlan, i: int, positions: Tensor) -> None:
+        image, baseline = self.images[i : i + 1], self.baseline[i : i + 1]
+        chan = None if self.chan is None else self.chan[i : i + 1]
+        for start in range(0, len(positions), self.batch):
+            pos = positions[start : start + self.batch]
+            img = torch.full_like(pos, i)
+            channel = None if chan is None else chan.expand(len(pos))
+            out, feat = plan.forward(self.boxes[pos], image, baseline, channel)
+            self._record(img, pos, out, feat)
 
     def _check(self, positions: Tensor) -> None:
         """The approximate mode's own error: exact full forwards at ``checks`` positions per
@@ -433,7 +460,7 @@ class Sweep:
             tops=self.tops,
             lefts=self.lefts,
             window=self.occluder.window,
-            stride=self.occluder.steps,
+            stride=self.occluder.stride,
             padding=self.occluder.padding,
             fill=self.occluder.describe(),
             image_size=(int(h), int(w)),
@@ -459,4 +486,5 @@ class Sweep:
                 None if self.approximation_error is None else float(self._worst)
             ),
             approximation_checks=self.checks if self.tau is not None else 0,
+            approximation_drill_down=self.drill,
         )
