@@ -117,9 +117,7 @@ def _functional_window(node: fx.Node) -> WindowOp | None:
         def ref(x: Tensor) -> Tensor:
             return F.max_pool2d(x, k, s, p, d, a["ceil_mode"])
 
-        return WindowOp(
-            ref, lambda c: F.max_pool2d(c, k, s, 0, d), span, s, p, value=float("-inf")
-        )
+        return WindowOp(ref, lambda c: F.max_pool2d(c, k, s, 0, d), span, s, p, value=float("-inf"))
     if a["ceil_mode"] or (p != (0, 0) and not a["count_include_pad"]):
         return None
     div = a["divisor_override"]

@@ -12,9 +12,9 @@ from torch import Tensor, nn
 
 from interpret.core import capture, model_device, preserved_state, resolve_sites
 from interpret.core.validate import check_finite, check_indices, check_model, check_positive_int
-from interpret.occlusion._trace import Trace, default_site, per_sample_bytes, trace_calls
 from interpret.occlusion._approximate import coarse_positions, drill_positions, interpolate
 from interpret.occlusion._graph import GraphPlan, Untraceable
+from interpret.occlusion._trace import Trace, default_site, per_sample_bytes, trace_calls
 from interpret.occlusion.incremental import IncrementalPlan
 from interpret.occlusion.result import OcclusionResult
 from interpret.occlusion.windows import Occluder, grid_boxes
@@ -412,7 +412,7 @@ class Sweep:
                 continue
             self._graph_batches(plan, i, coarse_positions(grid))
             r = self.readout
-            for name, value in vars(r).items():
+            for value in vars(r).values():
                 if isinstance(value, Tensor):
                     value[i] = interpolate(value[i], grid)
             clean = self.probs0[i, self.tgt[i].to(self.device)]
@@ -482,9 +482,7 @@ class Sweep:
             probabilities=self.probabilities,
             incremental_sites=self.incremental_sites,
             approximation_tau=self.tau,
-            approximation_error=(
-                None if self.approximation_error is None else float(self._worst)
-            ),
+            approximation_error=(None if self.approximation_error is None else float(self._worst)),
             approximation_checks=self.checks if self.tau is not None else 0,
             approximation_drill_down=self.drill,
         )

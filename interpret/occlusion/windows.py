@@ -112,8 +112,7 @@ class Occluder:
     ) -> None:
         if size is not None:
             warnings.warn(
-                "Occluder(size=) is deprecated; use Occluder(window=), the name the result "
-                "uses.",
+                "Occluder(size=) is deprecated; use Occluder(window=), the name the result uses.",
                 DeprecationWarning,
                 stacklevel=2,
             )

@@ -13,9 +13,9 @@ from interpret.occlusion import (
     Occluder,
     TensorFill,
     average_over_windows,
+    occlusion_sensitivity,
     resolve_fill,
     window_coverage,
-    occlusion_sensitivity,
     window_positions,
 )
 from interpret.testing import chain_cnn
