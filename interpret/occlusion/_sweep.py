@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from interpret.core import capture, model_device, preserved_state, resolve_sites
+from interpret.core import capture, hook_count, model_device, preserved_state, resolve_sites
 from interpret.core.validate import check_finite, check_indices, check_model, check_positive_int
 from interpret.occlusion._approximate import coarse_positions, drill_positions, interpolate
 from interpret.occlusion._graph import GraphPlan, Untraceable
@@ -194,8 +194,11 @@ def _plan(
     model: nn.Module, trace: Trace, key: str | None, tau: float | None
 ) -> IncrementalPlan | GraphPlan:
     """The chain plan where the chain holds every convolution (chain models keep their
-    path), else the graph plan (``torch.fx``); the approximate mode always needs a graph."""
+    path), else the graph plan (``torch.fx``); the approximate mode always needs a graph.
+    A model carrying hooks of its own keeps the chain plan (its hooks see each batch once)."""
     chain = IncrementalPlan(model, trace, key)
+    if tau is None and hook_count(model):
+        return chain
     if tau is None:
         spans = [(s.call.pre, s.call.post) for s in chain.stages]
         convs = [c for c in trace.calls if isinstance(c.module, nn.Conv2d)]
