@@ -17,6 +17,7 @@ is all zeros and stays empty.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -33,6 +34,9 @@ __all__ = [
     "gather_box",
     "box_of",
     "channels_last",
+    "clip_region",
+    "occluded_patch",
+    "paste",
 ]
 
 
@@ -64,6 +68,12 @@ def box_of(region: Tensor, out_hw: tuple[int, int]) -> tuple[Tensor, int, int]:
     return torch.stack([top, left], 1), h, w
 
 
+def _axis_index(start: Tensor, size: int, device: torch.device) -> Tensor:
+    """``(B, size)`` indices ``start[b] + 0 .. size - 1`` on ``device`` (host arithmetic,
+    then one non-blocking copy: no device read)."""
+    return (start[:, None] + torch.arange(size)).to(device, non_blocking=True)
+
+
 def gather_box(
     clean: Tensor,
     origin: Tensor,
@@ -75,8 +85,12 @@ def gather_box(
     """Per-sample crops ``(B, C, h, w)`` of ``clean (C, H, W)`` at ``origin (B, 2)``, with
     ``patch`` pasted over (its origin plus ``shift`` is in ``clean``'s coordinates).
 
-    Copies one slice per sample into a channels-last buffer: far cheaper than advanced
-    indexing or ``torch.stack`` of strided slices for deep layers (hundreds of channels)."""
+    On the CPU one slice is copied per sample into a channels-last buffer: far cheaper
+    there than advanced indexing for deep layers (hundreds of channels). On an accelerator
+    the crops and the paste are each one batched gather, with no per-sample Python loop
+    and no read of device values (the geometry is host-side integer bookkeeping)."""
+    if clean.device.type != "cpu":
+        return _gather_batched(clean, origin, h, w, patch, shift)
     starts = origin.tolist()
     crop = torch.empty(
         (len(starts), clean.shape[0], h, w),
@@ -98,6 +112,73 @@ def gather_box(
                 b, :, top - pr : bottom - pr, left - pc : right - pc
             ]
     return crop
+
+
+def _gather_batched(
+    clean: Tensor, origin: Tensor, h: int, w: int, patch: Patch | None, shift: tuple[int, int]
+) -> Tensor:
+    dev = clean.device
+    rows = _axis_index(origin[:, 0], h, dev)
+    cols = _axis_index(origin[:, 1], w, dev)
+    crop = clean[:, rows[:, :, None], cols[:, None, :]].permute(1, 0, 2, 3)  # (B, C, h, w)
+    if patch is None:
+        return crop
+    ph, pw = patch.values.shape[-2:]
+    prow = _axis_index(origin[:, 0] - patch.origin[:, 0] - shift[0], h, dev)
+    pcol = _axis_index(origin[:, 1] - patch.origin[:, 1] - shift[1], w, dev)
+    inside = ((prow >= 0) & (prow < ph))[:, :, None] & ((pcol >= 0) & (pcol < pw))[:, None, :]
+    batch = torch.arange(len(origin), device=dev)[:, None, None]
+    pasted = patch.values[
+        batch, :, prow.clamp(0, ph - 1)[:, :, None], pcol.clamp(0, pw - 1)[:, None, :]
+    ].permute(0, 3, 1, 2)
+    return torch.where(inside[:, None], pasted, crop)
+
+
+def paste(clean: Tensor, patch: Patch) -> Tensor:
+    """The full maps ``(B, C, H, W)``: ``clean (C, H, W)`` with each sample's patch pasted."""
+    batch = len(patch.values)
+    full = clean.expand(batch, *clean.shape).clone(memory_format=torch.contiguous_format)
+    ph, pw = patch.values.shape[-2:]
+    if clean.device.type != "cpu":
+        dev = clean.device
+        rows = _axis_index(patch.origin[:, 0], ph, dev)[:, :, None]
+        cols = _axis_index(patch.origin[:, 1], pw, dev)[:, None, :]
+        index = torch.arange(batch, device=dev)[:, None, None]
+        full[index, :, rows, cols] = patch.values.permute(0, 2, 3, 1).to(full.dtype)
+        return full
+    for b, (top, left) in enumerate(patch.origin.tolist()):
+        full[b, :, top : top + ph, left : left + pw] = patch.values[b]
+    return full
+
+
+def occluded_patch(boxes: Tensor, image: Tensor, baseline: Tensor) -> Patch:
+    """The input patch of occluders at ``boxes (B, 4)`` on ``image (1, C, H, W)``: the
+    ``baseline (1, C, H, W)`` inside each box, the image around it."""
+    origin, h, w = box_of(boxes, tuple(image.shape[-2:]))  # type: ignore[arg-type]
+    rows = origin[:, :1] + torch.arange(h)
+    cols = origin[:, 1:] + torch.arange(w)
+    inside = ((rows >= boxes[:, :1]) & (rows < boxes[:, 2:3]))[:, :, None] & (
+        (cols >= boxes[:, 1:2]) & (cols < boxes[:, 3:4])
+    )[:, None, :]
+    values = torch.where(
+        inside[:, None].to(image.device, non_blocking=True),
+        gather_box(baseline[0], origin, h, w),
+        gather_box(image[0], origin, h, w),
+    )
+    return Patch(values, origin, boxes)
+
+
+def clip_region(region: Tensor, out_hw: tuple[int, int], tau: float) -> Tensor:
+    """Krypton's projective-field threshold: each side of ``region (B, 4)`` cut to at most
+    ``ceil(tau * map side)``, keeping its centre (the values outside are taken as clean)."""
+    out = region.clone()
+    for axis, (lo_i, hi_i) in enumerate(((0, 2), (1, 3))):
+        limit = max(1, math.ceil(tau * out_hw[axis]))
+        lo, hi = region[:, lo_i], region[:, hi_i]
+        excess = (hi - lo - limit).clamp(min=0)
+        out[:, lo_i] = lo + excess // 2
+        out[:, hi_i] = hi - (excess - excess // 2)
+    return out
 
 
 class LocalOp:
@@ -122,9 +203,11 @@ def channels_last(x: Tensor) -> Tensor:
     return x[:1].contiguous(memory_format=torch.channels_last)[0]
 
 
-def _apply(module: nn.Module, x: Tensor) -> Tensor:
+def _apply(module: nn.Module | Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
     """Run ``module``'s own forward (not a temporary stub, no hooks of its own), on a copy
-    when it (or a child) works in place."""
+    when it (or a child) works in place. A plain callable is called as it is."""
+    if not isinstance(module, nn.Module):
+        return module(x)
     if type(module) is nn.ReLU:
         return torch.relu(x)
     if type(module) is nn.ReLU6:
@@ -165,7 +248,7 @@ class WindowOp(LocalOp):
 
     def __init__(
         self,
-        module: nn.Module,
+        module: nn.Module | Callable[[Tensor], Tensor],
         fn: Callable[[Tensor], Tensor],
         span: tuple[int, int],
         stride: tuple[int, int],
@@ -202,8 +285,10 @@ class WindowOp(LocalOp):
         empty = _empty(region) | _empty(out)
         return torch.where(empty[:, None], torch.zeros_like(out), out)
 
-    def local(self, patch: Patch) -> Patch:
-        region = self.regions(patch.region)
+    def local(self, patch: Patch, region: Tensor | None = None) -> Patch:
+        """``region`` (default: the exact changed region) may be a clipped one (approximate
+        mode): values outside it are then taken as clean."""
+        region = self.regions(patch.region) if region is None else region
         origin, h, w = box_of(region, self.out_hw)
         crop_h = (h - 1) * self.stride[0] + self.span[0]
         crop_w = (w - 1) * self.stride[1] + self.span[1]

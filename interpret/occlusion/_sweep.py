@@ -10,8 +10,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from interpret.core import capture, model_device, preserved_state, resolve_sites
+from interpret.core import capture, hook_count, model_device, preserved_state, resolve_sites
 from interpret.core.validate import check_finite, check_indices, check_model, check_positive_int
+from interpret.occlusion._approximate import coarse_positions, drill_positions, interpolate
+from interpret.occlusion._graph import GraphPlan, Untraceable
 from interpret.occlusion._trace import Trace, default_site, per_sample_bytes, trace_calls
 from interpret.occlusion.incremental import IncrementalPlan
 from interpret.occlusion.result import OcclusionResult
@@ -114,20 +116,26 @@ def _batch_size(trace: Trace, budget: int | None, device: torch.device) -> int:
 
 
 class _Readout:
-    """Buffers for every quantity, filled batch by batch."""
+    """Buffers for every quantity, on the model's device, filled batch by batch without a
+    read back to the host (moved to the CPU once, by :meth:`cpu`)."""
 
     def __init__(
-        self, n: int, p: int, k: int, top_n: int, keep_logits: bool, feature: bool, dtype
-    ) -> None:
+        self, n: int, p: int, k: int, top_n: int, keep_logits: bool, feature: bool, dtype,
+        device: torch.device,
+    ) -> None:  # fmt: skip
         long = torch.int64
-        self.target_prob = torch.zeros(n, p, dtype=dtype)
-        self.target_logit = torch.zeros(n, p, dtype=dtype)
-        self.top_label = torch.zeros(n, p, dtype=long)
-        self.top_prob = torch.zeros(n, p, dtype=dtype)
-        self.feature = torch.zeros(n, p, dtype=torch.float64) if feature else None
-        self.topn_labels = torch.zeros(n, p, top_n, dtype=long) if top_n else None
-        self.topn_probs = torch.zeros(n, p, top_n, dtype=dtype) if top_n else None
-        self.logits = torch.zeros(n, p, k, dtype=dtype) if keep_logits else None
+
+        def zeros(*shape: int, dtype=dtype) -> Tensor:  # noqa: ANN001
+            return torch.zeros(*shape, dtype=dtype, device=device)
+
+        self.target_prob = zeros(n, p)
+        self.target_logit = zeros(n, p)
+        self.top_label = zeros(n, p, dtype=long)
+        self.top_prob = zeros(n, p)
+        self.feature = zeros(n, p, dtype=torch.float64) if feature else None
+        self.topn_labels = zeros(n, p, top_n, dtype=long) if top_n else None
+        self.topn_probs = zeros(n, p, top_n) if top_n else None
+        self.logits = zeros(n, p, k) if keep_logits else None
 
     def add(
         self,
@@ -138,21 +146,28 @@ class _Readout:
         target: Tensor,
         feature: Tensor | None,
     ) -> None:
-        rows = torch.arange(len(img), device=logits.device)
-        tgt = target[img].to(logits.device)
-        self.target_prob[img, pos] = probs[rows, tgt].cpu()
-        self.target_logit[img, pos] = logits[rows, tgt].cpu()
+        dev = logits.device
+        rows = torch.arange(len(img), device=dev)
+        tgt = target[img].to(dev, non_blocking=True)
+        img, pos = img.to(dev, non_blocking=True), pos.to(dev, non_blocking=True)
+        self.target_prob[img, pos] = probs[rows, tgt].to(self.target_prob.dtype)
+        self.target_logit[img, pos] = logits[rows, tgt].to(self.target_logit.dtype)
         best, label = probs.max(-1)
-        self.top_label[img, pos] = label.cpu()
-        self.top_prob[img, pos] = best.cpu()
+        self.top_label[img, pos] = label
+        self.top_prob[img, pos] = best.to(self.top_prob.dtype)
         if self.feature is not None and feature is not None:
-            self.feature[img, pos] = feature.double().cpu()
+            self.feature[img, pos] = feature.double()
         if self.topn_labels is not None and self.topn_probs is not None:
             values, labels = probs.topk(self.topn_labels.shape[-1], dim=-1)
-            self.topn_labels[img, pos] = labels.cpu()
-            self.topn_probs[img, pos] = values.cpu()
+            self.topn_labels[img, pos] = labels
+            self.topn_probs[img, pos] = values.to(self.topn_probs.dtype)
         if self.logits is not None:
-            self.logits[img, pos] = logits.cpu()
+            self.logits[img, pos] = logits.to(self.logits.dtype)
+
+    def cpu(self) -> None:
+        for name, value in vars(self).items():
+            if isinstance(value, Tensor):
+                setattr(self, name, value.cpu())
 
 
 def _feature_total(act: Tensor, channel: Tensor) -> Tensor:
@@ -175,6 +190,31 @@ def _occluded(images: Tensor, baseline: Tensor, boxes: Tensor, img: Tensor) -> T
     return torch.where(mask, baseline[idx], images[idx])
 
 
+def _plan(
+    model: nn.Module, trace: Trace, key: str | None, tau: float | None
+) -> IncrementalPlan | GraphPlan:
+    """The chain plan where the chain holds every convolution (chain models keep their
+    path), else the graph plan (``torch.fx``); the approximate mode always needs a graph.
+    A model carrying hooks of its own keeps the chain plan (its hooks see each batch once)."""
+    chain = IncrementalPlan(model, trace, key)
+    if tau is None and hook_count(model):
+        return chain
+    if tau is None:
+        spans = [(s.call.pre, s.call.post) for s in chain.stages]
+        convs = [c for c in trace.calls if isinstance(c.module, nn.Conv2d)]
+        if all(any(lo <= c.pre <= hi for lo, hi in spans) for c in convs):
+            return chain
+    try:
+        return GraphPlan(model, trace, key)
+    except Untraceable as error:
+        if tau is not None:
+            raise ValueError(
+                "The approximate mode needs a model that torch.fx can trace "
+                f"({error}); use the exact incremental mode (approximate=None)."
+            ) from error
+        return chain
+
+
 class Sweep:
     """One sweep, in three steps: ``with sweep.session(): sweep.run(positions)``, then
     ``sweep.result()``. ``run`` may be given a subset of the flattened position indices
@@ -194,10 +234,34 @@ class Sweep:
         top_n: int = 0,
         keep_logits: bool = False,
         incremental: bool | float = False,
+        approximate: float | None = None,
+        approximate_checks: int = 4,
+        drill_down: float | None = None,
         batch_size: int | None = None,
         memory_budget: int | None = None,
     ) -> None:
         check_model(model)
+        if approximate is not None and (
+            isinstance(approximate, bool)
+            or not isinstance(approximate, (int, float))
+            or not 0 < approximate <= 1
+        ):
+            raise ValueError(
+                f"approximate is Krypton's threshold tau in (0, 1] (e.g. 0.4), or None for "
+                f"exact results; got {approximate!r}."
+            )
+        if isinstance(approximate_checks, bool) or not isinstance(approximate_checks, int):
+            raise TypeError("approximate_checks must be an int (exact positions per image).")
+        if drill_down is not None and not (
+            isinstance(drill_down, (int, float)) and not isinstance(drill_down, bool)
+            and 0 <= drill_down <= 1 and approximate is not None
+        ):  # fmt: skip
+            raise ValueError(
+                "drill_down is the fraction (0 to 1) of the fine positions computed after the "
+                f"coarse pass, and needs approximate=tau; got {drill_down!r}."
+            )
+        if approximate is not None and not incremental:
+            incremental = True  # the approximate mode is a kind of incremental sweep
         check_positive_int(memory_budget, "memory_budget", allow_none=True)
         check_positive_int(batch_size, "batch_size", allow_none=True)
         if isinstance(top_n, bool) or not isinstance(top_n, int):
@@ -227,6 +291,10 @@ class Sweep:
         self.incremental = incremental
         self.max_fraction = DEFAULT_MAX_FRACTION if incremental is True else float(incremental)
         self.batch_size, self.memory_budget = batch_size, memory_budget
+        self.tau = None if approximate is None else float(approximate)
+        self.checks = max(0, approximate_checks)
+        self.drill = None if drill_down is None else float(drill_down)
+        self.approximation_error: float | None = None
         self.incremental_sites: tuple[str, ...] = ()
 
     @contextmanager
@@ -240,18 +308,21 @@ class Sweep:
             self.key, base = _resolve_site(model, self.site, trace)
             self.batch = self.batch_size or _batch_size(trace, self.memory_budget, self.device)
             self.baseline = self.occluder.filler.baseline(images, self.occluder.window)
-            self.plan: IncrementalPlan | None = None
+            self.plan: IncrementalPlan | GraphPlan | None = None
             if self.incremental:  # before our capture hooks: hooked layers stay out
-                self.plan = IncrementalPlan(model, trace, self.key)
-                count = self.plan.choose_handoff(
-                    self.boxes, (int(images.shape[-2]), int(images.shape[-1])), self.max_fraction
-                )
-                self.incremental_sites = tuple(self.plan.names[:count])
+                self.plan = _plan(model, trace, self.key, self.tau)
+                if isinstance(self.plan, GraphPlan):
+                    names = self.plan.choose(self.boxes, self.max_fraction, self.tau)
+                else:
+                    hw = (int(images.shape[-2]), int(images.shape[-1]))
+                    count = self.plan.choose_handoff(self.boxes, hw, self.max_fraction)
+                    names = self.plan.names[:count]
+                self.incremental_sites = tuple(names)
                 self._cached = 0  # the plan's caches hold the first image
             self.acts = stack.enter_context(capture(model, base)) if base else None
             stack.enter_context(torch.inference_mode())
             self._clean_pass()
-            if self.plan is not None:
+            if isinstance(self.plan, IncrementalPlan):
                 stack.enter_context(self.plan.installed())
             yield self
 
@@ -289,8 +360,9 @@ class Sweep:
             self.feat0 = _feature_total(act0, self.chan).cpu()
         self.dtype = torch.float64 if self.logits0.dtype == torch.float64 else torch.float32
         self.readout = _Readout(
-            n, len(self.boxes), k, self.top_n, self.keep_logits, self.acts is not None, self.dtype
-        )
+            n, len(self.boxes), k, self.top_n, self.keep_logits, self.acts is not None,
+            self.dtype, self.device,
+        )  # fmt: skip
 
     def _record(self, img: Tensor, pos: Tensor, out: Any, feat: Tensor | None) -> None:
         logits = _logits_of(out, self.output)
@@ -310,6 +382,9 @@ class Sweep:
                 x = _occluded(self.images, self.baseline, self.boxes[pos], img)
                 self._record(img, pos, self.model(x), None)
             return
+        if isinstance(self.plan, GraphPlan):
+            self._run_graph(self.plan, positions)
+            return
         plan = self.plan
         from_patch = plan.site_stage is not None and plan.site_stage < plan.handoff
         for i in range(n):
@@ -327,17 +402,68 @@ class Sweep:
                     feat = sums[:, int(self.chan[i])]
                 self._record(img, pos, self.model(x), feat)
 
+    def _run_graph(self, plan: GraphPlan, positions: Tensor) -> None:
+        grid = (len(self.tops), len(self.lefts))
+        if self.drill is not None and len(positions) != grid[0] * grid[1]:
+            raise ValueError("The drill-down sweeps the whole grid; run() it on every position.")
+        for i in range(len(self.images)):
+            if self._cached != i:
+                plan.prepare(self.images[i : i + 1])
+                self._cached = i
+            if self.drill is None:
+                self._graph_batches(plan, i, positions)
+                continue
+            self._graph_batches(plan, i, coarse_positions(grid))
+            r = self.readout
+            for value in vars(r).values():
+                if isinstance(value, Tensor):
+                    value[i] = interpolate(value[i], grid)
+            clean = self.probs0[i, self.tgt[i].to(self.device)]
+            change = (clean.to(r.target_prob.dtype) - r.target_prob[i]).abs()
+            self._graph_batches(plan, i, drill_positions(change, grid, self.drill))
+        if self.tau is not None and self.checks:
+            self._check(positions)
+
+    def _graph_batches(self, plan: GraphPlan, i: int, positions: Tensor) -> None:
+        image, baseline = self.images[i : i + 1], self.baseline[i : i + 1]
+        chan = None if self.chan is None else self.chan[i : i + 1]
+        for start in range(0, len(positions), self.batch):
+            pos = positions[start : start + self.batch]
+            img = torch.full_like(pos, i)
+            channel = None if chan is None else chan.expand(len(pos))
+            out, feat = plan.forward(self.boxes[pos], image, baseline, channel)
+            self._record(img, pos, out, feat)
+
+    def _check(self, positions: Tensor) -> None:
+        """The approximate mode's own error: exact full forwards at ``checks`` positions per
+        image, spread over those swept; the largest absolute error of the target
+        probability (kept on the device until :meth:`result`)."""
+        picks = positions[torch.linspace(0, len(positions) - 1, self.checks).round().long()]
+        pairs = torch.cartesian_prod(torch.arange(len(self.images)), picks).view(-1, 2)
+        worst = torch.zeros((), dtype=self.dtype, device=self.device)
+        for start in range(0, len(pairs), self.batch):
+            img, pos = pairs[start : start + self.batch].unbind(1)
+            x = _occluded(self.images, self.baseline, self.boxes[pos], img)
+            logits = _logits_of(self.model(x), self.output)
+            probs = _probs(logits, self.probabilities)
+            exact = probs[torch.arange(len(img)), self.tgt[img].to(self.device)]
+            got = self.readout.target_prob[img.to(self.device), pos.to(self.device)]
+            worst = torch.maximum(worst, (exact.to(got.dtype) - got).abs().max())
+        self._worst = worst
+        self.approximation_error = -1.0  # read in result()
+
     def result(self) -> OcclusionResult:
         n, (h, w) = len(self.images), self.images.shape[-2:]
         grid = (n, len(self.tops), len(self.lefts))
         r = self.readout
+        r.cpu()
         rows, tgt = torch.arange(n), self.tgt.to(self.device)
         k = self.logits0.shape[1]
         return OcclusionResult(
             tops=self.tops,
             lefts=self.lefts,
             window=self.occluder.window,
-            stride=self.occluder.steps,
+            stride=self.occluder.stride,
             padding=self.occluder.padding,
             fill=self.occluder.describe(),
             image_size=(int(h), int(w)),
@@ -358,4 +484,8 @@ class Sweep:
             logits=None if r.logits is None else r.logits.view(*grid, k),
             probabilities=self.probabilities,
             incremental_sites=self.incremental_sites,
+            approximation_tau=self.tau,
+            approximation_error=(None if self.approximation_error is None else float(self._worst)),
+            approximation_checks=self.checks if self.tau is not None else 0,
+            approximation_drill_down=self.drill,
         )

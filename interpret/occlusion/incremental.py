@@ -8,6 +8,11 @@ box would cover more than ``max_fraction`` of a layer's map, or at the first lay
 cannot do locally, it pastes the patch into a copy of the clean map and lets the model's
 own forward run from there. The result equals full recomputation up to float rounding.
 
+This module is the *chain* plan, used where one chain of layers and residual units holds
+every convolution (VGG, ResNet, EfficientNet-Lite). Other models that ``torch.fx`` can
+trace (Inception, DenseNet, MobileNet ...) go through the graph plan of
+:mod:`interpret.occlusion._graph`, which also carries the approximate mode.
+
 What is done incrementally (everything else falls back to full compute):
 
 * ``nn.Conv2d`` (zero padding, any stride, dilation, groups, ``padding="same"``) and

@@ -61,6 +61,13 @@ class OcclusionResult(Result):
         How logits became probabilities: ``"softmax"``, ``"sigmoid"`` or ``"identity"``.
     incremental_sites:
         The layers recomputed incrementally (empty for a full sweep).
+    approximation_tau, approximation_drill_down:
+        The approximate mode's projective-field threshold and drill-down fraction
+        (``None``: exact, and every position computed).
+    approximation_error, approximation_checks:
+        The approximate mode's own measured error: the largest absolute error of
+        ``target_prob`` against exact full forwards at ``approximation_checks`` positions
+        per image (``None`` if not measured).
     """
 
     tops: Tensor
@@ -87,6 +94,10 @@ class OcclusionResult(Result):
     logits: Tensor | None = None
     probabilities: str = "softmax"
     incremental_sites: tuple[str, ...] = ()
+    approximation_tau: float | None = None
+    approximation_error: float | None = None
+    approximation_checks: int = 0
+    approximation_drill_down: float | None = None
 
     @property
     def grid_shape(self) -> tuple[int, int]:

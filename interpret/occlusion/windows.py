@@ -16,6 +16,7 @@ Padding policies (where the windows go):
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -63,17 +64,20 @@ def window_positions(size: int, window: int, stride: int, padding: Padding) -> T
     raise ValueError(f"padding must be 'cover', 'valid' or 'same', not {padding!r}.")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Occluder:
     """A square (or rectangular) occluder slid over the image.
 
     Parameters
     ----------
-    size:
-        Window ``(height, width)`` in input pixels, or one int for a square.
+    window:
+        Window ``(height, width)`` in input pixels, or one int for a square; stored as a
+        pair, the name :class:`~interpret.occlusion.OcclusionResult` uses.
+        ``size=`` is a deprecated alias (one release).
     stride:
-        Step between positions, ``(sy, sx)`` or one int. With ``padding="cover"`` it may not
-        exceed the window (pixels would be skipped); use ``"valid"`` to allow gaps.
+        Step between positions, ``(sy, sx)`` or one int; stored as a pair. With
+        ``padding="cover"`` it may not exceed the window (pixels would be skipped); use
+        ``"valid"`` to allow gaps.
     fill:
         What the window is filled with (see :func:`interpret.occlusion.fills.resolve_fill`):
         ``"gray"`` (0 in input space), ``"mean"``, ``"blur"``, a number, per-channel numbers,
@@ -83,36 +87,69 @@ class Occluder:
 
     Example
     -------
-    >>> occ = Occluder(size=16, stride=8)
+    >>> occ = Occluder(window=16, stride=8)
+    >>> occ.window, occ.stride
+    ((16, 16), (8, 8))
     >>> tops, lefts = occ.grid(224, 224)
     >>> len(tops), len(lefts)
     (27, 27)
     """
 
-    size: int | tuple[int, int]
-    stride: int | tuple[int, int]
+    window: tuple[int, int]
+    stride: tuple[int, int]
     fill: FillSpec = "gray"
     padding: Padding = "cover"
     _fill: Fill = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        window, stride = _pair(self.size, "Occluder size"), _pair(self.stride, "Occluder stride")
-        if self.padding not in ("cover", "valid", "same"):
-            raise ValueError(f"padding must be 'cover', 'valid' or 'same', not {self.padding!r}.")
-        if self.padding == "cover" and (stride[0] > window[0] or stride[1] > window[1]):
+    def __init__(
+        self,
+        window: int | tuple[int, int] | None = None,
+        stride: int | tuple[int, int] | None = None,
+        fill: FillSpec = "gray",
+        padding: Padding = "cover",
+        *,
+        size: int | tuple[int, int] | None = None,
+    ) -> None:
+        if size is not None:
+            warnings.warn(
+                "Occluder(size=) is deprecated; use Occluder(window=), the name the result uses.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            if window is not None:
+                raise TypeError("Give the occluder's window once: window= (size= is its old name).")
+            window = size
+        if window is None or stride is None:
+            raise TypeError("Occluder needs a window and a stride, e.g. Occluder(16, 8).")
+        pair, step = _pair(window, "Occluder window"), _pair(stride, "Occluder stride")
+        if padding not in ("cover", "valid", "same"):
+            raise ValueError(f"padding must be 'cover', 'valid' or 'same', not {padding!r}.")
+        if padding == "cover" and (step[0] > pair[0] or step[1] > pair[1]):
             raise ValueError(
-                f"stride {stride} exceeds the window {window}: pixels between windows would "
+                f"stride {step} exceeds the window {pair}: pixels between windows would "
                 "never be occluded. Use a stride <= the window, or padding='valid'."
             )
-        object.__setattr__(self, "_fill", resolve_fill(self.fill))
+        object.__setattr__(self, "window", pair)
+        object.__setattr__(self, "stride", step)
+        object.__setattr__(self, "fill", fill)
+        object.__setattr__(self, "padding", padding)
+        object.__setattr__(self, "_fill", resolve_fill(fill))
 
     @property
-    def window(self) -> tuple[int, int]:
-        return _pair(self.size, "Occluder size")
+    def size(self) -> tuple[int, int]:
+        """Deprecated alias of :attr:`window`."""
+        warnings.warn(
+            "Occluder.size is deprecated; use Occluder.window.", DeprecationWarning, stacklevel=2
+        )
+        return self.window
 
     @property
     def steps(self) -> tuple[int, int]:
-        return _pair(self.stride, "Occluder stride")
+        """Deprecated alias of :attr:`stride`."""
+        warnings.warn(
+            "Occluder.steps is deprecated; use Occluder.stride.", DeprecationWarning, stacklevel=2
+        )
+        return self.stride
 
     @property
     def filler(self) -> Fill:
@@ -120,7 +157,7 @@ class Occluder:
 
     def grid(self, height: int, width: int) -> tuple[Tensor, Tensor]:
         """``(tops (Ph,), lefts (Pw,))``: the first row / column of each window."""
-        (kh, kw), (sh, sw) = self.window, self.steps
+        (kh, kw), (sh, sw) = self.window, self.stride
         return (
             window_positions(height, kh, sh, self.padding),
             window_positions(width, kw, sw, self.padding),

@@ -13,10 +13,12 @@ from interpret.occlusion import (
     Occluder,
     TensorFill,
     average_over_windows,
+    occlusion_sensitivity,
     resolve_fill,
     window_coverage,
     window_positions,
 )
+from interpret.testing import chain_cnn
 
 
 def test_cover_positions_match_captum_count_and_cut_off_last_window() -> None:
@@ -47,14 +49,14 @@ def test_boxes_are_clipped_and_row_major() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error"),
     [
-        ({"size": 0, "stride": 1}, ValueError),
-        ({"size": 4, "stride": 0}, ValueError),
-        ({"size": 4, "stride": -2}, ValueError),
-        ({"size": 4, "stride": 5}, ValueError),  # gaps under "cover"
-        ({"size": 4, "stride": 2, "padding": "full"}, ValueError),
-        ({"size": 4.5, "stride": 2}, TypeError),
-        ({"size": 4, "stride": 2, "fill": "purple"}, ValueError),
-        ({"size": 4, "stride": 2, "fill": object()}, TypeError),
+        ({"window": 0, "stride": 1}, ValueError),
+        ({"window": 4, "stride": 0}, ValueError),
+        ({"window": 4, "stride": -2}, ValueError),
+        ({"window": 4, "stride": 5}, ValueError),  # gaps under "cover"
+        ({"window": 4, "stride": 2, "padding": "full"}, ValueError),
+        ({"window": 4.5, "stride": 2}, TypeError),
+        ({"window": 4, "stride": 2, "fill": "purple"}, ValueError),
+        ({"window": 4, "stride": 2, "fill": object()}, TypeError),
     ],
 )
 def test_bad_occluders_fail_clearly(kwargs: dict, error: type) -> None:
@@ -133,3 +135,19 @@ def test_resolve_fill_shortcuts() -> None:
     assert isinstance(resolve_fill("mean"), ImageMeanFill)
     with pytest.raises(TypeError):
         resolve_fill(True)
+
+
+def test_occluder_names_agree_with_the_result_and_old_names_warn() -> None:
+    occ = Occluder(window=(6, 4), stride=3)
+    assert occ.window == (6, 4) and occ.stride == (3, 3)
+    res = occlusion_sensitivity(chain_cnn(), torch.randn(1, 3, 16, 16), occ, site=None)
+    assert (res.window, res.stride) == (occ.window, occ.stride)
+    with pytest.warns(DeprecationWarning, match="window"):
+        old = Occluder(size=(6, 4), stride=3)
+    assert old == occ
+    with pytest.warns(DeprecationWarning, match="Occluder.window"):
+        assert occ.size == (6, 4)
+    with pytest.warns(DeprecationWarning, match="Occluder.stride"):
+        assert occ.steps == (3, 3)
+    with pytest.raises(TypeError, match="once"), pytest.warns(DeprecationWarning):
+        Occluder(6, 3, size=6)
