@@ -121,7 +121,7 @@ def test_scan(site, n, h, w, dtype, batch, channels):
 )
 def test_occlusion(h, w, size, stride, fill, target, padding):
     def call():
-        occluder = Occluder(size=size, stride=stride, fill=fill, padding=padding)
+        occluder = Occluder(window=size, stride=stride, fill=fill, padding=padding)
         return occlusion_sensitivity(
             MODEL, _images(1, h, w, torch.float32), occluder, target=target, site="features.5"
         )
