@@ -32,7 +32,15 @@ from interpret.deconvnet import (
 )
 from interpret.neurons import Selectivity, SelectivityResult
 
-__all__ = ["AtlasData", "SiteData", "Computed", "check_sites", "compute_atlas", "default_sites"]
+__all__ = [
+    "AtlasData",
+    "SiteData",
+    "Computed",
+    "atlas_analyzers",
+    "check_sites",
+    "compute_atlas",
+    "default_sites",
+]
 
 MAX_UNITS = 512
 """Default cap on the units of one site (``max_units``)."""
@@ -202,12 +210,9 @@ def compute_atlas(
     shapes = check_sites(model, example.to(device), sites, max_units)
     keys = list(shapes)
     labelled = class_names is not None
-    tops = [TopActivations(s, k=k) for s in keys]
-    sels = [Selectivity(s, classes=list(class_names) if labelled else None) for s in keys]
-    stats, corr = ActivationStats(keys, k=1), UnitCorrelation(keys)
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    results = scan(model, dataset, [*tops, *sels, stats, corr], batch_size=batch_size,
+    results = scan(model, dataset, atlas_analyzers(keys, class_names, k), batch_size=batch_size,
                    progress=progress)  # fmt: skip
     seconds["scan"] = time.perf_counter() - start
     n = len(keys)
@@ -246,6 +251,17 @@ def compute_atlas(
                   "maximize_size": maximize_size, "maximize_steps": maximize_steps},
     )  # fmt: skip
     return Computed(data, projections, visualizations, seconds)
+
+
+def atlas_analyzers(sites: Sequence[str], class_names: Sequence[str] | None, k: int) -> list:
+    """The analyzers of the atlas's one scan, in the order :func:`compute_atlas` reads them:
+    ``TopActivations`` per site, ``Selectivity`` per site, ``ActivationStats``,
+    ``UnitCorrelation``."""
+    keys = list(sites)
+    classes = list(class_names) if class_names is not None else None
+    tops = [TopActivations(s, k=k) for s in keys]
+    sels = [Selectivity(s, classes=classes, allow_empty=True) for s in keys]
+    return [*tops, *sels, ActivationStats(keys, k=1), UnitCorrelation(keys)]
 
 
 def best_accuracy(sel: SelectivityResult) -> tuple[Tensor, Tensor, Tensor]:
