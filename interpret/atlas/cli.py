@@ -61,7 +61,7 @@ def run_atlas(args: argparse.Namespace) -> int:
         batch_size=args.batch_size or 32,
         image_size=args.image_size,
         max_images=args.max_images,
-        device=args.device or "cpu",
+        device=args.device or "auto",
         rebuild=args.rebuild,
         progress=not args.quiet,
         log=None if args.quiet else lambda m: print(f"interpret: {m}", file=sys.stderr),

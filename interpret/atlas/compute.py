@@ -22,7 +22,15 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from interpret.atlas.correlation import CorrelationResult, UnitCorrelation
-from interpret.core import ActivationStats, SiteStats, capture, feature_sites, resolve_sites, scan
+from interpret.core import (
+    ActivationStats,
+    SiteStats,
+    capture,
+    feature_sites,
+    model_device,
+    resolve_sites,
+    scan,
+)
 from interpret.core.results import Result
 from interpret.deconvnet import (
     TopActivations,
@@ -206,7 +214,7 @@ def compute_atlas(
         ``(model name, data name, item names)`` recorded in the result.
     """
     example = _example(dataset)
-    device = next(iter(model.parameters())).device
+    device = model_device(model)
     shapes = check_sites(model, example.to(device), sites, max_units)
     keys = list(shapes)
     labelled = class_names is not None
