@@ -6,23 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-
-def _report_conftest():
-    """The report tests' browser helpers (finding Chromium, its flags), reused here."""
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "report" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_report_conftest_for_atlas", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-REPORT = _report_conftest()
-
-SITES = ["features.1", "features.4", "features.7"]
-CLASSES = ("cat", "coffee", "rocket")
+from atlas_helpers import SITES  # noqa: E402
 
 
 @pytest.fixture(scope="session")

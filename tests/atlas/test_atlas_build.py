@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import CLASSES, SITES
+from atlas_helpers import CLASSES, SITES
 
 from interpret import scan
 from interpret.atlas import AtlasData, UnitCorrelation, build, open_atlas

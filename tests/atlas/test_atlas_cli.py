@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SITES
+from atlas_helpers import SITES
 
 from interpret.report.cli import main
 

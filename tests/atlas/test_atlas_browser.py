@@ -11,8 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from cdp import Browser
-from conftest import REPORT
+from atlas_cdp import Browser
+from atlas_helpers import REPORT
 
 
 @pytest.fixture
