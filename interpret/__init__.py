@@ -31,6 +31,7 @@ from interpret.core import (
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time they load on first use
     from interpret import (
+        atlas,
         data,
         deconvnet,
         embeddings,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time they load on first 
 __version__ = "0.1.0"
 
 _SUBPACKAGES: tuple[str, ...] = (
+    "atlas",
     "core",
     "data",
     "deconvnet",

@@ -8,6 +8,8 @@
                      [--skip-bad-images] [--analyzers a,b] [--extras digits,faces]
                      [--config report.toml] [--device auto|cpu|cuda] [--batch-size N]
     interpret analyzers                           list the report's analyzers and their parameters
+    interpret atlas [OUT] [--model M] [--data ...] [--sites a,b,c] [--max-units N]
+                    [--maximize none|auto|all] [--rebuild]   (a page per unit; interpret.atlas)
     interpret deconvnet    [--model M] [--data ...] -o top9.png      (top-9 projections + patches)
     interpret occlusion    IMAGE [--model M] -o occlusion.png         (Fig. 7 b, d, e)
     interpret maximize     [--model M] [--classes 1,2] -o maximize.png
@@ -137,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("analyzers", help="list the report's analyzers and their parameters")
+
+    from interpret.atlas.cli import add_atlas_parser
+
+    add_atlas_parser(sub, _add_model_args)
 
     for command, (section, text) in ANALYZER_COMMANDS.items():
         p = sub.add_parser(command, help=text, description=text)
@@ -341,6 +347,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_analyzers()
         if args.command == "report":
             return _cmd_report(args)
+        if args.command == "atlas":
+            from interpret.atlas.cli import run_atlas
+
+            return run_atlas(args)
         return _cmd_analyzer(args)
     except (ValueError, TypeError, OSError) as err:  # OSError: permissions, disk full
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

@@ -1,0 +1,329 @@
+"""The atlas's numbers: one scan feeding every statistic of every unit, then projections.
+
+:func:`compute_atlas` runs :func:`interpret.scan` once over the data with, for the chosen
+sites, :class:`~interpret.deconvnet.TopActivations` (top-k per unit),
+:class:`~interpret.core.ActivationStats` (moments, activity), the DeepID2+
+:class:`~interpret.neurons.Selectivity` (per class, excitatory / inhibitory) and
+:class:`~interpret.atlas.correlation.UnitCorrelation`; then it projects every unit's
+top-k with :func:`~interpret.deconvnet.project_top` (batched; switches where the path is
+a chain with max pools, the gradient route otherwise) and, for a budget of units,
+optimizes feature visualizations with :func:`interpret.neurons.maximize`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import Dataset
+
+from interpret.atlas.correlation import CorrelationResult, UnitCorrelation
+from interpret.core import (
+    ActivationStats,
+    SiteStats,
+    capture,
+    feature_sites,
+    model_device,
+    resolve_sites,
+    scan,
+)
+from interpret.core.results import Result
+from interpret.deconvnet import (
+    TopActivations,
+    TopActivationsResult,
+    TopProjectionsResult,
+    project_top,
+)
+from interpret.neurons import Selectivity, SelectivityResult
+
+__all__ = [
+    "AtlasData",
+    "SiteData",
+    "Computed",
+    "atlas_analyzers",
+    "check_sites",
+    "compute_atlas",
+    "default_sites",
+]
+
+MAX_UNITS = 512
+"""Default cap on the units of one site (``max_units``)."""
+
+
+@dataclass(frozen=True)
+class SiteData(Result):
+    """Everything the atlas knows about the units of one site.
+
+    Attributes
+    ----------
+    site:
+        The capture key.
+    shape:
+        ``(C, h, w)`` of the site's output for one image.
+    top, stats, selectivity:
+        The analyzers' results (``TopActivations``, ``ActivationStats``, ``Selectivity``).
+    route, window:
+        How the projections were made (``"reverse"``: switches along a chain;
+        ``"gradient"``: autograd with rectified signals) and cropped.
+    boxes:
+        ``(C, k, 4)`` int64 windows ``(top, left, bottom, right)`` of the crops.
+    maximized:
+        ``(m,)`` int64 units with a feature visualization.
+    """
+
+    site: str
+    shape: tuple[int, ...]
+    top: TopActivationsResult
+    stats: SiteStats
+    selectivity: SelectivityResult
+    route: str
+    window: str
+    boxes: Tensor
+    maximized: Tensor
+
+
+@dataclass(frozen=True)
+class AtlasData(Result):
+    """The saved numbers of an atlas (``data/atlas.pt``); pages are drawn from these."""
+
+    model: str
+    data: str
+    item_names: tuple[str, ...]
+    class_names: tuple[str, ...] | None
+    sites: dict[str, SiteData]
+    correlation: CorrelationResult
+    settings: dict
+
+
+@dataclass
+class Computed:
+    """:func:`compute_atlas`'s output: the numbers, the pictures and the timings."""
+
+    data: AtlasData
+    projections: dict[str, TopProjectionsResult]
+    visualizations: dict[str, Tensor]  # site -> (m, C, H, W) in [0, 1]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _example(dataset: Dataset) -> Tensor:
+    item = dataset[0]
+    image = item[0] if isinstance(item, (tuple, list)) else item
+    if not isinstance(image, Tensor):
+        raise TypeError(f"The dataset yields a {type(image).__name__}, not an image tensor.")
+    return image[None]
+
+
+def default_sites(model: nn.Module, example: Tensor, max_units: int = MAX_UNITS) -> list[str]:
+    """Three sites spread over the model's stages (EfficientNet: ``blocks.1-3``).
+
+    The stages are the :func:`~interpret.core.feature_sites` that contain other feature
+    sites (``layer2`` holds ``layer2.0``; ``blocks.3`` holds ``blocks.3.0``), else all
+    feature sites; of those with at most ``max_units`` units, the first three for a
+    network of five or more stages (cheap to project) and otherwise the last three.
+    """
+    sites = feature_sites(model, example)
+    stages = [s for s in sites if any(o.startswith(s + ".") for o in sites)] or sites
+    with torch.inference_mode(), capture(model, stages) as acts:
+        model(example)
+        units = {k: int(v.shape[1]) for k, v in acts.items()}
+    fitting = [s for s in stages if units.get(s, max_units + 1) <= max_units]
+    return fitting[:3] if len(fitting) >= 5 else fitting[-3:]
+
+
+def check_sites(
+    model: nn.Module, example: Tensor, sites: Sequence[str], max_units: int = MAX_UNITS
+) -> dict[str, tuple[int, ...]]:
+    """``site -> (C, h, w)``; ``ValueError`` for unknown, non-spatial or too large sites."""
+    if not sites:
+        raise ValueError("Name at least one site (see 'interpret sites MODEL').")
+    available = feature_sites(model, example)
+    keys = []
+    for site in sites:
+        if not isinstance(site, str) or any(ch in site for ch in "*?["):
+            raise ValueError(
+                f"Name sites exactly, not {site!r}; spatial sites: {', '.join(available)}."
+            )
+        try:
+            resolve_sites(model, [site])
+        except ValueError as err:
+            raise ValueError(
+                f"No site {site!r} in the model ({err}); spatial sites: {', '.join(available)}."
+            ) from None
+        keys.append(site)
+    with torch.inference_mode(), capture(model, keys) as acts:
+        model(example)
+        shapes = {k: tuple(v.shape[1:]) for k, v in acts.items() if isinstance(v, Tensor)}
+    out = {}
+    for key in keys:
+        shape = shapes.get(key)
+        if shape is None or len(shape) != 3:
+            raise ValueError(
+                f"Site {key!r} gives {'no tensor' if shape is None else f'shape {shape}'}, not "
+                f"(C, h, w) maps; the atlas takes spatial sites: {', '.join(available)}."
+            )
+        if shape[0] > max_units:
+            raise ValueError(
+                f"Site {key!r} has {shape[0]} units, more than the cap of {max_units}; pass "
+                f"--max-units {shape[0]} (max_units={shape[0]}) to draw them all, or pick "
+                "another site."
+            )
+        out[key] = shape
+    return out
+
+
+def compute_atlas(
+    model: nn.Module,
+    dataset: Dataset,
+    sites: Sequence[str],
+    *,
+    preprocess: Any,
+    class_names: Sequence[str] | None = None,
+    k: int = 9,
+    batch_size: int = 32,
+    max_units: int = MAX_UNITS,
+    maximize: dict[str, Sequence[int]] | str = "none",
+    maximize_size: int = 96,
+    maximize_steps: int = 64,
+    progress: bool = False,
+    names: tuple[str, str, tuple[str, ...]] = ("model", "data", ()),
+) -> Computed:
+    """One scan, the projections and the optional feature visualizations of an atlas.
+
+    Parameters
+    ----------
+    model, dataset:
+        The model (eval mode, on its device) and a Dataset yielding ``(image, label)``
+        (label ``-1``: unlabelled).
+    sites:
+        Spatial sites (``(N, C, h, w)`` outputs), each with at most ``max_units`` units.
+    preprocess:
+        The model's :class:`interpret.data.Preprocess` (feature visualization needs its
+        ``mean``/``std``).
+    class_names:
+        Names of the labels; ``None``: the labels are not named (``class 0``, ...).
+    k:
+        Dataset crops per unit (the deepvis toolbox and Zeiler & Fergus show 9).
+    maximize:
+        ``"none"``, ``"auto"`` (the 8 most selective units per site; 16 on a GPU),
+        ``"all"``, or ``site -> units``.
+    names:
+        ``(model name, data name, item names)`` recorded in the result.
+    """
+    example = _example(dataset)
+    device = model_device(model)
+    shapes = check_sites(model, example.to(device), sites, max_units)
+    keys = list(shapes)
+    labelled = class_names is not None
+    seconds: dict[str, float] = {}
+    start = time.perf_counter()
+    results = scan(model, dataset, atlas_analyzers(keys, class_names, k), batch_size=batch_size,
+                   progress=progress)  # fmt: skip
+    seconds["scan"] = time.perf_counter() - start
+    n = len(keys)
+    top_r, sel_r, stat_r, corr_r = results[:n], results[n : 2 * n], results[2 * n], results[-1]
+    start = time.perf_counter()
+    projections = {
+        s: project_top(model, dataset, top, batch_size=batch_size) for s, top in zip(keys, top_r)
+    }
+    seconds["projections"] = time.perf_counter() - start
+    chosen = _maximize_units(maximize, keys, shapes, sel_r, device)
+    start = time.perf_counter()
+    visualizations = _visualize(model, preprocess, chosen, maximize_size, maximize_steps)
+    seconds["maximize"] = time.perf_counter() - start
+    site_data = {
+        s: SiteData(
+            site=s,
+            shape=shapes[s],
+            top=top,
+            stats=stat_r.sites[s],
+            selectivity=sel,
+            route=projections[s].route,
+            window=projections[s].window,
+            boxes=projections[s].boxes,
+            maximized=torch.as_tensor(list(chosen.get(s, ())), dtype=torch.int64),
+        )
+        for s, top, sel in zip(keys, top_r, sel_r)
+    }
+    data = AtlasData(
+        model=names[0],
+        data=names[1],
+        item_names=tuple(names[2]),
+        class_names=tuple(class_names) if labelled else None,
+        sites=site_data,
+        correlation=corr_r,
+        settings={"k": k, "batch_size": batch_size, "max_units": max_units,
+                  "maximize_size": maximize_size, "maximize_steps": maximize_steps},
+    )  # fmt: skip
+    return Computed(data, projections, visualizations, seconds)
+
+
+def atlas_analyzers(sites: Sequence[str], class_names: Sequence[str] | None, k: int) -> list:
+    """The analyzers of the atlas's one scan, in the order :func:`compute_atlas` reads them:
+    ``TopActivations`` per site, ``Selectivity`` per site, ``ActivationStats``,
+    ``UnitCorrelation``."""
+    keys = list(sites)
+    classes = list(class_names) if class_names is not None else None
+    tops = [TopActivations(s, k=k) for s in keys]
+    sels = [Selectivity(s, classes=classes, allow_empty=True) for s in keys]
+    return [*tops, *sels, ActivationStats(keys, k=1), UnitCorrelation(keys)]
+
+
+def best_accuracy(sel: SelectivityResult) -> tuple[Tensor, Tensor, Tensor]:
+    """Per unit: ``(best class, its balanced accuracy, its label +1/0/-1)``, each ``(C,)``.
+
+    Without classes: class ``-1``, accuracy NaN, label 0.
+    """
+    d = sel.num_neurons
+    if sel.classes is None:
+        return (
+            torch.full((d,), -1),
+            torch.full((d,), float("nan")),
+            torch.zeros(d, dtype=torch.long),
+        )
+    acc = sel.classes.classifier.balanced_accuracy.nan_to_num(-1.0)  # (G, D)
+    best = acc.argmax(0)
+    cols = torch.arange(d)
+    accuracy = sel.classes.classifier.balanced_accuracy[best, cols]
+    return best, accuracy, sel.classes.labels.labels[best, cols].long()
+
+
+def _maximize_units(
+    spec: dict[str, Sequence[int]] | str,
+    keys: list[str],
+    shapes: dict[str, tuple[int, ...]],
+    sels: list[SelectivityResult],
+    device: torch.device,
+) -> dict[str, list[int]]:
+    if isinstance(spec, dict):
+        return {s: [int(u) for u in units] for s, units in spec.items()}
+    if spec == "none":
+        return {}
+    if spec == "all":
+        return {s: list(range(shapes[s][0])) for s in keys}
+    if spec != "auto":
+        raise ValueError(f"maximize is 'none', 'auto', 'all' or site -> units, not {spec!r}.")
+    budget = 16 if device.type == "cuda" else 8
+    out = {}
+    for s, sel in zip(keys, sels):
+        _, acc, _ = best_accuracy(sel)
+        order = torch.argsort(acc.nan_to_num(-1.0), descending=True, stable=True)
+        out[s] = sorted(int(u) for u in order[:budget])
+    return out
+
+
+def _visualize(
+    model: nn.Module, preprocess: Any, chosen: dict[str, list[int]], size: int, steps: int
+) -> dict[str, Tensor]:
+    from interpret.neurons import channel, maximize, preset
+
+    out = {}
+    for site, units in chosen.items():
+        if units:
+            config = preset("lucid", size=size, steps=steps)
+            result = maximize(model, channel(site, units), normalize=preprocess, config=config)
+            out[site] = result.images.detach().float().cpu()
+    return out
