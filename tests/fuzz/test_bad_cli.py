@@ -63,7 +63,7 @@ def bad_command_lines(draw) -> tuple[str, list[str]]:
         item = draw(st.sampled_from([text, f"{text}.x=1", f"deconvnet.{text}=2", "=3"]))
         return kind, ["report", out, *BASE, "--set", item]
     if kind == "analyzers":
-        return kind, ["report", out, *BASE, "--analyzers", f"summary,{text}"]
+        return kind, ["report", out, *BASE, "--analyzers", f"summary,no_such_{text}"]
     if kind == "weights":
         weights = draw(st.sampled_from([str(ROOT / "weights.pt"), str(ROOT / f"{text}.pt")]))
         return kind, ["report", out, *BASE, "--weights", weights]
