@@ -1,0 +1,210 @@
+"""The hot paths never wait on the host: synchronizing calls counted per batch, on CPU.
+
+On a GPU every ``.item()``, ``.tolist()``, ``bool(tensor)``, ``.cpu()``, ``.nonzero()``
+or boolean-mask index inside a batch stalls the device until its queue drains. This
+machine has no GPU, so the property is checked by counting those calls: a
+``TorchFunctionMode`` sees every tensor method and torch function the library calls.
+Each path runs twice, over few and over many batches (or steps); the difference divided
+by the extra batches is the per-batch count, so one-off work (binding sites on the first
+batch, ``result()``, reading a flag at the end) does not count, only the loop does.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+from torch import Tensor
+from torch.overrides import TorchFunctionMode
+from torch.utils.data import TensorDataset
+
+import interpret
+from interpret.core import ActivationStats
+from interpret.deconvnet import TopActivations, project_units
+from interpret.embeddings import ImageEmbeddings, IncrementalPCA, PatchEmbeddings
+from interpret.filters import FilterActivity
+from interpret.neurons import Selectivity, channel, maximize, preset
+from interpret.occlusion import Occluder, occlusion_sensitivity
+from interpret.probes import FeatureCollector
+from interpret.testing import chain_cnn
+
+# calls that make the host wait for the device (a copy to the host, a value read on the
+# host, or an output whose shape depends on the values)
+_ALWAYS = {
+    "item",
+    "tolist",
+    "numpy",
+    "cpu",
+    "nonzero",
+    "argwhere",
+    "masked_select",
+    "unique",
+    "unique_consecutive",
+    "equal",
+    "allclose",
+    "__bool__",
+    "__int__",
+    "__float__",
+    "__index__",
+    "__complex__",
+}
+
+
+def _is_host(value: Any) -> bool:
+    if isinstance(value, torch.device):
+        return value.type == "cpu"
+    return isinstance(value, str) and value.split(":")[0] == "cpu"
+
+
+def _has_bool_mask(index: Any) -> bool:
+    items = index if isinstance(index, (tuple, list)) else (index,)
+    return any(isinstance(i, Tensor) and i.dtype == torch.bool for i in items)
+
+
+class SyncCounter(TorchFunctionMode):
+    """Counts synchronizing calls by name while active (``counts``: a Counter)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: Counter[str] = Counter()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", str(func))
+        if name in _ALWAYS:
+            self.counts[name] += 1
+        elif name == "to" and (
+            any(_is_host(a) for a in args[1:]) or _is_host(kwargs.get("device"))
+        ):
+            self.counts["to(cpu)"] += 1
+        elif name in ("__getitem__", "__setitem__", "index_put_", "index_put") and (
+            len(args) > 1 and _has_bool_mask(args[1])
+        ):
+            self.counts[f"{name}[bool mask]"] += 1
+        return func(*args, **kwargs)
+
+
+def per_batch(run: Callable[[int], Any], few: int, many: int) -> tuple[float, Counter[str]]:
+    """Synchronizing calls per extra batch between ``run(few)`` and ``run(many)``."""
+    counts = []
+    for n in (few, many):
+        with SyncCounter() as counter:
+            run(n)
+        counts.append(counter.counts)
+    extra = counts[1].copy()
+    extra.subtract(counts[0])
+    return sum(extra.values()) / (many - few), +extra
+
+
+def test_the_counter_sees_every_kind_of_synchronizing_call():
+    x = torch.arange(6.0)
+    with SyncCounter() as counter:
+        x[0].item()
+        x.tolist()
+        bool(x[1] > 0)
+        x.cpu()
+        x.to("cpu")
+        x.nonzero()
+        x.numpy()
+        x[x > 2]
+        int(x[2])
+        x.to(torch.float64)  # not a sync
+        x.amax()  # not a sync
+    assert sum(counter.counts.values()) == 9, counter.counts
+
+
+# ---- scan with every analyzer ----------------------------------------------------------
+
+_BATCH = 4
+_CLASSES = 3
+
+
+def _data() -> TensorDataset:
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randn(6 * _BATCH, 3, 28, 28, generator=gen)
+    labels = torch.arange(6 * _BATCH) % _CLASSES
+    return TensorDataset(images, labels)
+
+
+ANALYZERS: dict[str, Callable[[], Any]] = {
+    "ActivationStats": lambda: ActivationStats(["features.1", "features.4"], k=3),
+    "TopActivations": lambda: TopActivations("features.4", k=3),
+    "TopActivations-positions": lambda: TopActivations("features.4", k=3, distinct_images=False),
+    "Selectivity": lambda: Selectivity("features.4", classes=_CLASSES, sample=8),
+    "Selectivity-fixed-edges": lambda: Selectivity(
+        "features.4", classes=_CLASSES, edges=(0.0, 4.0)
+    ),
+    "FilterActivity": lambda: FilterActivity("features.4"),
+    "FeatureCollector": lambda: FeatureCollector(["features.4"]),
+    "PatchEmbeddings": lambda: PatchEmbeddings("features.4", max_patches=16, thumbnail_size=None),
+    "ImageEmbeddings": lambda: ImageEmbeddings("features.4"),
+    "IncrementalPCA": lambda: IncrementalPCA(2, site="features.4"),
+}
+
+# Per-batch budgets. 0 everywhere: what must reach the host is read once per scan (or
+# every `FINITE_CHECK_EVERY` batches), never per batch.
+SCAN_BUDGET = {name: 0 for name in ANALYZERS}
+
+
+@pytest.mark.parametrize("name", sorted(ANALYZERS))
+def test_scan_update_does_not_synchronize_per_batch(name):
+    net, data = chain_cnn(), _data()
+
+    def run(batches: int) -> None:
+        interpret.scan(
+            net,
+            data,
+            [ANALYZERS[name]()],
+            batch_size=_BATCH,
+            progress=False,
+            indices=range(batches * _BATCH),
+        )
+
+    count, kinds = per_batch(run, 2, 6)
+    assert count <= SCAN_BUDGET[name], f"{name}: {count:g} synchronizing calls per batch {kinds}"
+
+
+# ---- occlusion sweep, batched projections, activation maximization ----------------------
+
+
+@pytest.mark.xfail(
+    reason="the sync-free occlusion sweep lands with the occlusion branch (budget: 0 per "
+    "batch); flip to strict once merged",
+    strict=False,
+)
+def test_occlusion_sweep_does_not_synchronize_per_batch():
+    net = chain_cnn()
+    gen = torch.Generator().manual_seed(1)
+    images = torch.randn(3, 3, 20, 20, generator=gen)
+
+    def run(n_images: int) -> None:  # 16 positions per image, 4 copies per forward
+        occlusion_sensitivity(net, images[:n_images], Occluder(8, 4), batch_size=4)
+
+    count, kinds = per_batch(lambda n: run(n // 4), 4, 12)
+    assert count <= 0, f"occlusion: {count:g} synchronizing calls per batch {kinds}"
+
+
+def test_batched_projection_does_not_synchronize_per_batch():
+    net = chain_cnn().double()
+    images = torch.randn(3, 3, 23, 31, generator=torch.Generator().manual_seed(2)).double()
+
+    def run(batches: int) -> None:
+        units = torch.tensor([[i % 3, i % 5, 1 + i % 3, 2] for i in range(2 * batches)])
+        project_units(net, images, "features.4", units, batch_size=2)
+
+    count, kinds = per_batch(run, 2, 6)
+    assert count <= 0, f"project: {count:g} synchronizing calls per batch {kinds}"
+
+
+def test_maximize_step_does_not_synchronize():
+    net = chain_cnn()
+
+    def run(steps: int) -> None:
+        config = preset("lucid", size=24, steps=steps)
+        maximize(net, channel("features.3", [0, 1]), normalize=None, config=config)
+
+    count, kinds = per_batch(run, 4, 12)
+    assert count <= 0, f"maximize: {count:g} synchronizing calls per step {kinds}"
