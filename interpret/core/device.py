@@ -16,9 +16,8 @@ __all__ = ["DeferredCheck", "to_host", "to_device", "wait_for_copies"]
 
 
 def to_device(tensor: Tensor, device: torch.device) -> Tensor:
-    """``tensor`` on ``device``; a non-blocking copy (overlaps compute from pinned memory)."""
-    if tensor.device == device:
-        return tensor
+    """``tensor`` on ``device``; a non-blocking copy (overlaps compute from pinned memory;
+    ``tensor`` itself when it is there already)."""
     return tensor.to(device, non_blocking=True)
 
 

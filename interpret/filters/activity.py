@@ -122,11 +122,11 @@ class FilterActivity:
         self.sum += flat.double().sum(dim=(0, 2))
         self.active_positions += active.sum(dim=(0, 2))
         self.active_images += active.any(dim=2).sum(dim=0)
+        self.images_seen += flat.shape[0]
 
     def _to(self, device: torch.device) -> None:
         for name in ("max", "sum", "active_positions", "active_images"):
             setattr(self, name, getattr(self, name).to(device))
-        self.images_seen += flat.shape[0]
 
     def merge(self, other: FilterActivity) -> None:
         if (other.site, other.threshold) != (self.site, self.threshold):

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+import weakref
 from typing import Any
 
 import pytest
 import torch
 from torch import Tensor
 from torch.overrides import TorchFunctionMode
+from torch.utils import _pytree as pytree
 from torch.utils.data import TensorDataset
 
 import interpret
@@ -53,10 +55,9 @@ _ALWAYS = {
 }
 
 
-def _is_host(value: Any) -> bool:
-    """A copy named to the host: ``"cpu"``. On this CPU-only machine the working device
-    is the CPU too; code moving a tensor to where another one lives passes that
-    tensor's ``torch.device`` (a no-op on a GPU as here), which is not counted."""
+def _is_host_name(value: Any) -> bool:
+    """A copy named to the host: ``"cpu"`` (a string). Code moving a tensor to the working
+    device passes a ``torch.device`` (here the CPU as well), which is not a host copy."""
     return isinstance(value, str) and value.split(":")[0] == "cpu"
 
 
@@ -65,27 +66,75 @@ def _has_bool_mask(index: Any) -> bool:
     return any(isinstance(i, Tensor) and i.dtype == torch.bool for i in items)
 
 
+_FACTORIES = {
+    "tensor", "as_tensor", "from_numpy", "arange", "zeros", "ones", "full", "empty",
+    "rand", "randn", "randint", "randperm", "linspace", "eye", "normal",
+}  # fmt: skip
+
+
 class SyncCounter(TorchFunctionMode):
-    """Counts synchronizing calls by name while active (``counts``: a Counter)."""
+    """Counts synchronizing calls by name while active (``counts``: a Counter).
+
+    This machine's device is the CPU, so *where* a tensor would live on a GPU is
+    tracked alongside: a tensor is host data when a factory made it without a
+    ``device=`` (``torch.arange(n)``, ``torch.tensor(units)``, a collated batch before
+    ``scan`` moves it), when a host generator drew it, when it was copied to ``"cpu"``,
+    or when every tensor it was computed from is host data; ``.to(device)`` makes it
+    device data. Reading host data costs a GPU nothing and is not counted; every
+    read of device data is.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.counts: Counter[str] = Counter()
+        self.host: dict[int, weakref.ref] = {}  # id -> tensor (tensors compare by value)
+
+    def _is_host(self, tensor: Tensor) -> bool:
+        ref = self.host.get(id(tensor))
+        return ref is not None and ref() is tensor
+
+    def _on_device(self, *values: Any) -> bool:
+        return any(isinstance(v, Tensor) and not self._is_host(v) for v in values)
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         name = getattr(func, "__name__", str(func))
-        if name in _ALWAYS:
+        tensors = [v for v in pytree.tree_leaves((args, kwargs)) if isinstance(v, Tensor)]
+        device_kwarg = kwargs.get("device")
+        to_host_copy = name == "cpu" or (
+            name == "to"
+            and (any(_is_host_name(a) for a in args[1:]) or _is_host_name(device_kwarg))
+        )
+        if name in _ALWAYS and self._on_device(*tensors):
             self.counts[name] += 1
-        elif name == "to" and not kwargs.get("non_blocking", False) and (
-            any(_is_host(a) for a in args[1:]) or _is_host(kwargs.get("device"))
-        ):
+        elif to_host_copy and self._on_device(args[0]) and not kwargs.get("non_blocking", False):
             self.counts["to(cpu)"] += 1
         elif name in ("__getitem__", "__setitem__", "index_put_", "index_put") and (
-            len(args) > 1 and _has_bool_mask(args[1])
+            len(args) > 1 and _has_bool_mask(args[1]) and self._on_device(*tensors)
         ):
             self.counts[f"{name}[bool mask]"] += 1
-        return func(*args, **kwargs)
+        out = func(*args, **kwargs)
+        if to_host_copy and out is args[0]:
+            out = out.clone()  # on a GPU this is a new (host) tensor; the source stays put
+        moved = name == "to" and (
+            any(isinstance(a, torch.device) for a in args[1:])
+            or isinstance(device_kwarg, torch.device)
+        )
+        if to_host_copy:
+            host = True
+        elif moved:
+            host = False
+        elif name in _FACTORIES and device_kwarg is None:
+            host = True
+        else:
+            host = bool(tensors) and not self._on_device(*tensors)
+        for leaf in pytree.tree_leaves(out):
+            if isinstance(leaf, Tensor):
+                if host:
+                    self.host[id(leaf)] = weakref.ref(leaf)
+                else:
+                    self.host.pop(id(leaf), None)
+        return out
 
 
 def per_batch(run: Callable[[int], Any], few: int, many: int) -> tuple[float, Counter[str]]:
@@ -101,8 +150,11 @@ def per_batch(run: Callable[[int], Any], few: int, many: int) -> tuple[float, Co
 
 
 def test_the_counter_sees_every_kind_of_synchronizing_call():
-    x = torch.arange(6.0)
     with SyncCounter() as counter:
+        x = torch.arange(6.0).to(torch.device("cpu"))  # device data
+        host = torch.arange(6.0)  # host data: reading it is free
+        host.tolist()
+        int(host.max())
         x[0].item()
         x.tolist()
         bool(x[1] > 0)
