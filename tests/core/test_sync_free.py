@@ -114,12 +114,12 @@ class SyncCounter(TorchFunctionMode):
         ):
             self.counts[f"{name}[bool mask]"] += 1
         out = func(*args, **kwargs)
-        if to_host_copy and out is args[0]:
-            out = out.clone()  # on a GPU this is a new (host) tensor; the source stays put
         moved = name == "to" and (
             any(isinstance(a, torch.device) for a in args[1:])
             or isinstance(device_kwarg, torch.device)
         )
+        if (to_host_copy or (moved and self._is_host(args[0]))) and out is args[0]:
+            out = out.clone()  # on a GPU a copy is a new tensor; the source stays where it is
         if to_host_copy:
             host = True
         elif moved:
