@@ -11,9 +11,9 @@ batch, ``result()``, reading a flag at the end) does not count, only the loop do
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from collections.abc import Callable
-import weakref
 from typing import Any
 
 import pytest
@@ -261,3 +261,31 @@ def test_maximize_step_does_not_synchronize():
 
     count, kinds = per_batch(run, 4, 12)
     assert count <= 0, f"maximize: {count:g} synchronizing calls per step {kinds}"
+
+
+# ---- what must reach the host still does, once -----------------------------------------
+
+
+@pytest.mark.parametrize("bad_image", [9, 4 * 40 + 1])
+def test_nan_input_is_refused_naming_its_batch(bad_image):
+    """The input check runs on the device and is read every FINITE_CHECK_EVERY batches
+    and at the end: the error still names the first bad batch, and a later analyzer
+    failure caused by it is explained by it."""
+    from interpret.core.scan import FINITE_CHECK_EVERY
+
+    assert FINITE_CHECK_EVERY < 40
+    images = torch.randn(4 * 45, 3, 28, 28, generator=torch.Generator().manual_seed(4))
+    images[bad_image, 1, 2, 3] = float("nan")
+    batch = bad_image // 4 + 1
+    with pytest.raises(ValueError, match=f"Batch {batch} .*NaN or infinite.*allow_nonfinite"):
+        interpret.scan(
+            chain_cnn(), TensorDataset(images), [FilterActivity("features.1")], batch_size=4,
+            progress=False,
+        )  # fmt: skip
+    clean = images[:128].nan_to_num()
+    with SyncCounter() as counter:  # read once per FINITE_CHECK_EVERY batches, not per batch
+        interpret.scan(
+            chain_cnn(), TensorDataset(clean), [FilterActivity("features.1")], batch_size=4,
+            progress=False,
+        )  # fmt: skip
+    assert counter.counts["__int__"] <= 32 // FINITE_CHECK_EVERY + 2, counter.counts
