@@ -167,12 +167,13 @@ class TopK:
         index = index.to(flat.device, torch.int64)
         # rows in dataset order, so that position order is the tie order (index, location)
         order = torch.argsort(index, stable=True)
-        flat, index = flat[order], index[order]
+        index = index[order]
         if self.distinct_images:
             best, loc = flat.max(dim=-1)  # first position wins ties
-            cand_v, cand_l = best.T, loc.T
+            cand_v, cand_l = best[order].T, loc[order].T
             cand_i = index.view(1, n).expand(c, n)
         else:
+            flat = flat[order]
             spatial = flat.shape[-1]
             cand_v = flat.permute(1, 0, 2).reshape(c, n * spatial)
             cand_l = torch.arange(spatial, device=flat.device).repeat(n).expand(c, -1)
