@@ -160,9 +160,7 @@ class ImageEmbeddings:
         columns = {
             "vectors": vectors.to(self.dtype),
             "image_index": index,
-            "labels": (
-                batch.labels if batch.labels is not None else torch.full_like(index, -1)
-            ),
+            "labels": (batch.labels if batch.labels is not None else torch.full_like(index, -1)),
         }
         out = batch.outputs
         if isinstance(out, Tensor) and out.ndim == 2 and out.shape[0] == n:
