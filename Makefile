@@ -4,7 +4,7 @@ PYTHON ?= python3
 OUT    ?= report
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: report test test-fast test-slow lint bench install
+.PHONY: report test test-fast test-slow lint bench install gpu-check gpu-check-run
 
 install: $(STAMP)
 
@@ -37,3 +37,31 @@ test: lint test-fast test-slow
 
 bench: $(STAMP)
 	for b in bench/*.py; do echo "== $$b"; $(VENV)/bin/python $$b | tail -n 1; done
+
+# On one GPU, under 8 minutes: the `cuda`-marked tests (CUDA vs CPU agreement), then every
+# bench with --device $(DEVICE), each printing its closing JSON line. The benches with GPU
+# targets (GPU_BENCHES) run at full size on CUDA; the others, whose measured work stays on
+# the CPU, run with --quick. `make gpu-check DEVICE=cpu` is the dry run (all --quick, the
+# CUDA tests skipped), run by tests/scale/test_gpu_check.py.
+DEVICE      ?= cuda
+GPU_BENCHES ?= scan_overhead activation_max deconvnet occlusion
+
+gpu-check: $(STAMP) gpu-check-run
+
+gpu-check-run:
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -m cuda \
+	  $$(grep -rlE 'mark\.cuda' tests --include='*.py')
+	@set -e; log=$$(mktemp); trap 'rm -f $$log' EXIT; \
+	for b in bench/[a-z]*.py; do \
+	  name=$$(basename $$b .py); flags=""; quick=yes; \
+	  if grep -qE 'parse\(parser|"--device"' $$b; then flags="--device $(DEVICE)"; \
+	  else echo "== $$b: takes no --device yet, runs on the CPU"; fi; \
+	  case " $(GPU_BENCHES) " in *" $$name "*) [ "$(DEVICE)" = cpu ] || quick=no;; esac; \
+	  if [ $$quick = yes ]; then \
+	    if grep -qE 'parse\(parser|"--quick"' $$b; then flags="$$flags --quick"; \
+	    else echo "== $$b: no --quick yet, skipped in this run"; continue; fi; \
+	  fi; \
+	  echo "== $$b $$flags"; \
+	  $(VENV)/bin/python $$b $$flags > $$log 2>&1 || { tail -n 20 $$log; exit 1; }; \
+	  tail -n 1 $$log; \
+	done

@@ -37,7 +37,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import ratio, report  # noqa: E402
+from _common import device_ratio, parse, report, synchronize  # noqa: E402
 
 from interpret import scan  # noqa: E402
 from interpret.core.receptive import chain_layers  # noqa: E402
@@ -61,10 +61,15 @@ def model_for_bench() -> nn.Module:
     return model
 
 
+DEVICE = ["cpu"]  # set by main()
+
+
 def timed(fn: Callable[[], object]) -> tuple[float, float]:
-    """(wall, CPU) seconds of one call."""
+    """(wall, CPU) seconds of one call (on a GPU, until its work is done)."""
+    synchronize(DEVICE[0])
     wall, cpu = time.perf_counter(), time.process_time()
     fn()
+    synchronize(DEVICE[0])
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
@@ -94,7 +99,8 @@ def captum_timer(model, images, site, rows, reference):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 selector = (channel, y, x)
-                theirs = deconv.attribute(images[image : image + 1], neuron_selector=selector)
+                one = images[image : image + 1].to(DEVICE[0])
+                theirs = deconv.attribute(one, neuron_selector=selector).cpu()
             ours = reference(i)
             err = float((ours - theirs[0]).abs().max() / theirs.abs().max().clamp_min(1e-12))
             worst[0] = max(worst[0], err)
@@ -111,11 +117,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (0: default)")
-    args = parser.parse_args()
+    args = parse(parser, quick={"images": 64, "batch_images": 4, "captum_units": 2, "repeats": 1})
+    DEVICE[0] = args.device
+    if args.device != "cpu":
+        args.clock = "wall"  # CPU time does not see a GPU's work
     if args.threads:
         torch.set_num_threads(args.threads)
     clock = 1 if args.clock == "cpu" else 0
-    model = model_for_bench()
+    model = model_for_bench().to(args.device)
+    pin = args.device.startswith("cuda")
     data = digits(args.images)
     images = data.tensors[0]
     best = Best()
@@ -123,8 +133,8 @@ def main() -> None:
     # 1. scan vs bare inference
     def bare() -> None:
         with torch.inference_mode():
-            for x, _ in DataLoader(data, batch_size=args.batch_size):
-                model(x)
+            for x, _ in DataLoader(data, batch_size=args.batch_size, pin_memory=pin):
+                model(x.to(args.device, non_blocking=True))
 
     def scanned() -> list:
         analyzers = [TopActivations(site, k=9) for site in SITES]
@@ -203,11 +213,13 @@ def main() -> None:
     print(f"top-9: {top_totals['units']} units, {1e3 * top_ours:.3f} vs {1e3 * top_captum:.3f} "
           f"ms/unit; worst relative difference {worst_top:.1e}")  # fmt: skip
     report({
-        "scan_vs_bare": ratio(t_bare / t_scan, 0.85, images=len(data), sites=len(SITES),
+        "scan_vs_bare": device_ratio(t_bare / t_scan, 0.85, args.device, None,
+                              images=len(data), sites=len(SITES),
                               bare_img_s=round(len(data) / t_bare, 1),
                               scan_img_s=round(len(data) / t_scan, 1)),
-        "batched_projection_vs_captum_per_unit": ratio(
-            per_captum / per_ours, 10.0, units=totals["units"],
+        "batched_projection_vs_captum_per_unit": device_ratio(
+            per_captum / per_ours, 10.0, args.device, "batched_projection_vs_captum_per_unit",
+            units=totals["units"],
             ours_ms=round(1e3 * per_ours, 4), captum_ms=round(1e3 * per_captum, 4),
             max_rel_diff=float(f"{worst_batched:.2e}")),
         "top9_projection_vs_captum_per_unit": {

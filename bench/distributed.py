@@ -23,7 +23,7 @@ import torch.multiprocessing as mp
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "scale"))
-from _common import ratio, report  # noqa: E402
+from _common import device_note, parse, ratio, report  # noqa: E402
 
 from interpret import scan  # noqa: E402
 from interpret.core import Shard, gather_and_merge  # noqa: E402
@@ -89,7 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=50)
-    args = parser.parse_args()
+    args = parse(parser, quick={"images": 40, "batch_size": 10})
     torch.set_num_threads(1)
     start = time.perf_counter()
     scan(_model(), _data(args.images), _analyzers(), batch_size=args.batch_size, progress=False)
@@ -125,6 +125,11 @@ def main() -> None:
                 higher_is_better=False,
                 merge_ms=round(merge * 1000, 1),
                 merge_ms_per_batch=round(merge / batches_per_rank * 1000, 3),
+            ),
+            **device_note(
+                args.device,
+                "two gloo processes on one machine's CPU (one GPU has no second "
+                "device to shard over)",
             ),
         }
     )

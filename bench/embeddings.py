@@ -35,6 +35,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import device_note, parse  # noqa: E402
 
 from interpret.embeddings import (  # noqa: E402
     TSNE,
@@ -204,7 +206,7 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run at 1/10 of the sizes (no targets)"
     )
-    args = parser.parse_args()
+    args = parse(parser)
     scale = 10 if args.quick else 1
     # 2 threads on 2 idle cores; on a machine already loaded past its cores, OpenMP
     # threads that wait for each other at every step make everything many times slower,
@@ -278,6 +280,7 @@ def main() -> None:
         **ps,
     }
     result["total_seconds"] = round(time.perf_counter() - t0, 1)
+    result.update(device_note(args.device, "openTSNE, scikit-learn and UMAP run on the CPU"))
     if args.quick:
         result = {"quick_smoke_run": True, "note": "sizes / 10: targets do not apply", **result}
     print(json.dumps(result))

@@ -36,7 +36,7 @@ import torch
 sys.path.insert(0, os.path.dirname(__file__))
 TESTS = os.path.join(os.path.dirname(__file__), "..", "tests", "neurons", "maximization")
 sys.path.insert(0, TESTS)
-from _common import ratio, report  # noqa: E402
+from _common import device_note, parse, ratio, report  # noqa: E402
 from maximize_transfer_setup import report_overrides, setting  # noqa: E402 (the test's setup)
 
 from interpret.neurons.maximization.presets import preset  # noqa: E402
@@ -82,9 +82,11 @@ def main() -> None:
     parser.add_argument(
         "--no-config", action="store_true", help="also run maximize's no-config default"
     )
-    args = parser.parse_args()
+    args = parse(parser)
     torch.set_num_threads(1)
     names = ("efficientnet_lite0", "zfnet_digits", "vgg11", "resnet18")
+    if args.quick:
+        names = ("zfnet_digits",)
     results = {name: measure(name, args.no_config) for name in names}
     report(
         {
@@ -99,6 +101,7 @@ def main() -> None:
             },
             **results,
             "all_met": all(r["default"]["met"] for r in results.values()),
+            **device_note(args.device, "it measures image quality (a ratio), not speed"),
         }
     )
 

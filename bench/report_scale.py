@@ -24,7 +24,7 @@ import textwrap
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import ratio, report  # noqa: E402
+from _common import device_note, parse, ratio, report  # noqa: E402
 
 SECTIONS = "summary,deconvnet,occlusion,selectivity,embeddings,probes,filters"
 ONE_THREAD = {
@@ -113,7 +113,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", type=int, default=1000)
     parser.add_argument("--large", type=int, default=10000)
-    args = parser.parse_args()
+    args = parse(parser, quick={"small": 20, "large": 40})
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "bench_model.py").write_text(MODEL)
@@ -153,6 +153,7 @@ def main() -> None:
             "images": [small["images"], large["images"]],
             "timing": "process CPU time of the report's child; one thread (torch, BLAS, numba)",
             "stage_shares_large": _shares(large["stages"]),
+            **device_note(args.device, "it measures the report's memory and CPU time per image"),
         }
     )
 

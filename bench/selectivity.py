@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -35,6 +36,9 @@ import time
 
 import torch
 from torch.utils.data import Dataset
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import device_note, parse  # noqa: E402
 
 
 class Generated(Dataset):
@@ -161,7 +165,7 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=2, help="alternating passes per size")
     parser.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parse(parser, quick={"images": 400, "small": 200, "batch_size": 50, "repeats": 1})
     if args.child:
         child(args.child, args.batch_size, args.model, args.threads, args.repeats)
         return
@@ -207,6 +211,9 @@ def main() -> None:
                         round(large["peak_rss_mib"], 1),
                     ],
                 },
+                **device_note(
+                    args.device, "it measures host memory (peak RSS) as the dataset grows"
+                ),
             }
         )
     )

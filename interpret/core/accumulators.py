@@ -7,12 +7,13 @@ Each one takes batches with ``update`` and combines with another of its kind wit
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor
 
-__all__ = ["RunningMoments", "Histogram", "TopK", "Reservoir", "uniform_keys"]
+__all__ = ["RunningMoments", "Histogram", "TopK", "Reservoir", "first_k", "uniform_keys"]
 
 
 class RunningMoments:
@@ -35,7 +36,7 @@ class RunningMoments:
             raise ValueError(f"Expected vectors of shape {self.shape}, got {tuple(x.shape[1:])}.")
         if x.shape[0] == 0:
             return
-        x = x.detach().to("cpu", torch.float64)
+        x = x.detach().to(torch.float64)  # stays on its device: no host round trip
         other = RunningMoments(self.shape)
         other.count = x.shape[0]
         other.mean = x.mean(0)
@@ -49,6 +50,7 @@ class RunningMoments:
             raise ValueError(f"Cannot merge moments of shape {other.shape} into {self.shape}.")
         if other.count == 0:
             return
+        self.to(other.mean.device)
         n = self.count + other.count
         delta = other.mean - self.mean
         self.mean = self.mean + delta * (other.count / n)
@@ -56,6 +58,12 @@ class RunningMoments:
         self.min = torch.minimum(self.min, other.min)
         self.max = torch.maximum(self.max, other.max)
         self.count = n
+
+    def to(self, device: torch.device) -> RunningMoments:
+        """Move the state to ``device`` (in place); returns ``self``."""
+        self.mean, self.m2 = self.mean.to(device), self.m2.to(device)
+        self.min, self.max = self.min.to(device), self.max.to(device)
+        return self
 
     @property
     def variance(self) -> Tensor:
@@ -87,11 +95,13 @@ class Histogram:
         """``x``: shape ``(N, *shape)``."""
         if tuple(x.shape[1:]) != self.shape:
             raise ValueError(f"Expected values of shape {self.shape}, got {tuple(x.shape[1:])}.")
-        x = x.detach().to("cpu", torch.float64)
+        x = x.detach().to(torch.float64)  # stays on its device: no host round trip
+        if self.counts.device != x.device:
+            self.counts, self.edges = self.counts.to(x.device), self.edges.to(x.device)
         bins = torch.bucketize(x, self.edges, right=True)  # 0 = underflow, B+1 = overflow
-        cells = int(torch.tensor(self.shape).prod()) if self.shape else 1
+        cells = math.prod(self.shape)
         nbins = self.edges.numel() + 1
-        flat = bins.reshape(x.shape[0], cells) + torch.arange(cells) * nbins
+        flat = bins.reshape(x.shape[0], cells) + torch.arange(cells, device=x.device) * nbins
         counts = torch.bincount(flat.flatten(), minlength=cells * nbins)
         self.counts += counts.reshape(self.counts.shape)
 
@@ -106,14 +116,14 @@ class Histogram:
         return self.counts[..., -1]
 
     def merge(self, other: Histogram) -> None:
-        if other.shape != self.shape or not torch.equal(other.edges, self.edges):
+        if other.shape != self.shape or not torch.equal(other.edges.cpu(), self.edges.cpu()):
             raise ValueError("Cannot merge histograms with different shapes or edges.")
-        self.counts += other.counts
+        self.counts += other.counts.to(self.counts.device)
 
 
 def _ordered(values: Tensor, *ties: Tensor) -> Tensor:
     """Permutation sorting rows by value (descending), then by each tie key (ascending)."""
-    order = torch.arange(values.shape[-1]).expand_as(values)
+    order = torch.arange(values.shape[-1], device=values.device).expand_as(values)
     for key in reversed(ties):
         perm = torch.sort(key.gather(-1, order), dim=-1, stable=True).indices
         order = order.gather(-1, perm)
@@ -149,31 +159,45 @@ class TopK:
         self.location = torch.zeros((channels, k), dtype=torch.int64)
 
     def update(self, values: Tensor, index: Tensor) -> None:
+        """Rank a batch in: ``values`` ``(N, C, ...)``, ``index`` ``(N,)`` dataset rows.
+
+        Runs on the values' device without reading anything on the host: the batch's own
+        top ``k`` per channel (in the kept order) is picked with fixed shapes, then ranked
+        into the state, which moves to that device.
+        """
         if values.ndim < 2 or values.shape[1] != self.channels:
             raise ValueError(
                 f"Expected activations (N, {self.channels}, ...), got {tuple(values.shape)}."
             )
         n, c = values.shape[:2]
+        if n == 0:
+            return
         flat = values.detach().reshape(n, c, -1)
         flat = flat.to(torch.promote_types(flat.dtype, torch.float32))  # float64 stays
+        index = index.to(flat.device, torch.int64)
+        # rows in dataset order, so that position order is the tie order (index, location)
+        order = torch.argsort(index, stable=True)
+        index = index[order]
         if self.distinct_images:
             best, loc = flat.max(dim=-1)  # first position wins ties
-            cand_v, cand_l = best.T, loc.T
-            cand_i = index.to(flat.device).view(1, n).expand(c, n)
+            cand_v, cand_l = best[order].T, loc[order].T
+            cand_i = index.view(1, n).expand(c, n)
         else:
+            flat = flat[order]
             spatial = flat.shape[-1]
             cand_v = flat.permute(1, 0, 2).reshape(c, n * spatial)
             cand_l = torch.arange(spatial, device=flat.device).repeat(n).expand(c, -1)
-            cand_i = index.to(flat.device).repeat_interleave(spatial).expand(c, -1)
-        # pre-select on the device: only the batch's own k best (and ties) can matter, and
-        # of those only values reaching the current k-th entry (ties kept: order decides)
-        floor = self.values[:, -1:].to(cand_v.device)
+            cand_i = index.repeat_interleave(spatial).expand(c, -1)
         if cand_v.shape[1] > self.k:
-            floor = torch.maximum(floor, cand_v.topk(self.k, dim=1).values[:, -1:])
-        keep = (cand_v >= floor).any(0)
-        if bool(keep.any()):
-            cand_v, cand_i, cand_l = cand_v[:, keep], cand_i[:, keep], cand_l[:, keep]
-            self.absorb(cand_v.cpu(), cand_i.cpu(), cand_l.cpu())
+            pick = first_k(cand_v, self.k)
+            cand_v, cand_i, cand_l = (t.gather(1, pick) for t in (cand_v, cand_i, cand_l))
+        self.absorb(cand_v, cand_i, cand_l)
+
+    def to(self, device: torch.device) -> TopK:
+        """Move the state to ``device`` (in place); returns ``self``."""
+        self.values, self.index = self.values.to(device), self.index.to(device)
+        self.location = self.location.to(device)
+        return self
 
     def absorb(self, values: Tensor, index: Tensor, location: Tensor) -> None:
         """Rank candidates ``(C, m)`` (value, dataset index, flat location; padding
@@ -182,6 +206,8 @@ class TopK:
         dtype = torch.promote_types(
             torch.promote_types(self.values.dtype, values.dtype), torch.float32
         )
+        self.to(values.device)
+        index, location = index.to(values.device), location.to(values.device)
         all_v = torch.cat([self.values.to(dtype), values.to(dtype)], 1)
         all_i = torch.cat([self.index, index.long()], 1)
         all_l = torch.cat([self.location, location.long()], 1)
@@ -199,7 +225,29 @@ class TopK:
             self.distinct_images,
         ):
             raise ValueError("Cannot merge TopK states with different channels, k or mode.")
-        self.absorb(other.values, other.index, other.location)
+        self.absorb(
+            other.values.to(self.values.device),
+            other.index.to(self.values.device),
+            other.location.to(self.values.device),
+        )
+
+
+def first_k(values: Tensor, k: int) -> Tensor:
+    """Columns of the ``k`` largest entries per row of ``values`` ``(R, M)``, ``M >= k``,
+    ties going to the lower column; ``(R, k)`` int64, in column order.
+
+    Fixed shapes and no host reads (unlike a boolean mask): the ``k``-th largest value
+    splits each row into entries above it (all kept) and equal to it (the first ones
+    by column, as many as are missing).
+    """
+    kth = values.topk(k, dim=1).values[:, -1:]
+    above = values > kth
+    equal = values == kth
+    missing = k - above.sum(1, keepdim=True)
+    keep = above | (equal & (equal.cumsum(1) <= missing))
+    columns = values.shape[1]
+    key = torch.where(keep, columns - torch.arange(columns, device=values.device), 0)
+    return key.topk(k, dim=1).indices.sort(dim=1).values
 
 
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -243,22 +291,29 @@ class Reservoir:
         self.items: Tensor | None = None
 
     def update(self, items: Tensor, ids: Tensor) -> None:
-        """``items``: ``(N, ...)`` rows to sample from; ``ids``: ``(N,)`` unique int64."""
+        """``items``: ``(N, ...)`` rows to sample from; ``ids``: ``(N,)`` unique int64.
+
+        Runs on the items' device (the sample moves there) without reading anything on
+        the host: the batch's rows are ranked in with the kept ones by their keys.
+        """
         if items.shape[0] != ids.shape[0]:
             raise ValueError("items and ids must have the same length.")
         self.seen += items.shape[0]
-        keys = uniform_keys(ids.cpu(), self.seed)
-        if self.keys.numel() == self.capacity:  # only keys below the current max can enter
-            keep = keys < self.keys.max()
-            items, ids, keys = items[keep.to(items.device)], ids[keep.to(ids.device)], keys[keep]
-        self._absorb(items.detach().cpu(), ids.cpu(), keys)
+        ids = ids.to(items.device, torch.int64)
+        keys = uniform_keys(ids, self.seed)
+        if items.shape[0] > self.capacity:  # only the batch's own smallest keys can enter
+            by_id = torch.argsort(ids)  # equal keys: the lower id first, as in _absorb
+            pick = by_id[first_k(-keys[by_id].unsqueeze(0), self.capacity)[0]]
+            items, ids, keys = items[pick], ids[pick], keys[pick]
+        self._absorb(items.detach(), ids, keys)
 
     def _absorb(self, items: Tensor, ids: Tensor, keys: Tensor) -> None:
         if self.items is None:
             self.items = items[:0].clone()
-        all_items = torch.cat([self.items, items])
-        all_keys = torch.cat([self.keys, keys])
-        all_ids = torch.cat([self.ids, ids.long()])
+        device = items.device
+        all_items = torch.cat([self.items.to(device), items])
+        all_keys = torch.cat([self.keys.to(device), keys.to(device)])
+        all_ids = torch.cat([self.ids.to(device), ids.to(device, torch.int64)])
         order = _ordered(-all_keys.unsqueeze(0), all_ids.unsqueeze(0))[0][: self.capacity]
         self.items, self.keys, self.ids = all_items[order], all_keys[order], all_ids[order]
 
@@ -267,4 +322,5 @@ class Reservoir:
             raise ValueError("Cannot merge reservoirs with different capacity or seed.")
         self.seen += other.seen
         if other.items is not None:
-            self._absorb(other.items, other.ids, other.keys)
+            device = self.items.device if self.items is not None else other.items.device
+            self._absorb(other.items.to(device), other.ids, other.keys)

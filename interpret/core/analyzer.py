@@ -22,9 +22,12 @@ class Batch:
     inputs:
         ``(N, C, H, W)`` on the scan's device, as given to the model.
     index:
-        ``(N,)`` int64: each row's position in the dataset (global, also when sharded).
+        ``(N,)`` int64: each row's position in the dataset (global, also when sharded),
+        on the scan's device (read it on the host only in ``result()``: on a GPU a read
+        inside ``update`` waits for the device).
     labels:
-        ``(N,)`` int64 class labels, or ``None`` when the dataset has none.
+        ``(N,)`` int64 class labels on the scan's device, or ``None`` when the dataset
+        has none.
     outputs:
         The model's output for the batch (whatever its forward returns).
     meta:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -9,7 +10,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-__all__ = ["iterate_batches", "dataset_length"]
+__all__ = ["iterate_batches", "dataset_length", "default_workers"]
 
 
 class _Indexed(Dataset):
@@ -56,11 +57,15 @@ def iterate_batches(
     batch_size: int,
     num_workers: int = 0,
     indices: Sequence[int] | None = None,
+    *,
+    pin_memory: bool = False,
 ) -> Iterator[tuple[Tensor, Tensor, Tensor | None, dict[str, Any]]]:
     """Yield ``(index, inputs, labels, meta)`` batches from a Dataset or DataLoader.
 
-    A Dataset is read in order (``indices`` picks a subset: a shard); a user
-    DataLoader is iterated as it is and its rows are numbered in iteration order.
+    A Dataset is read in order (``indices`` picks a subset: a shard) by a DataLoader
+    built here, with page-locked batches when ``pin_memory`` (so that copies to a GPU
+    are asynchronous); a user DataLoader is iterated as it is and its rows are numbered
+    in iteration order.
     """
     if isinstance(data, DataLoader):
         if indices is not None:
@@ -73,7 +78,12 @@ def iterate_batches(
             yield index, inputs, labels, meta
         return
     loader = DataLoader(
-        _Indexed(data, indices), batch_size=batch_size, shuffle=False, num_workers=num_workers
+        _Indexed(data, indices),
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=num_workers,
+        pin_memory=pin_memory and torch.cuda.is_available(),
+        persistent_workers=False,
     )
     batches = iter(loader)
     while True:
@@ -100,3 +110,13 @@ def dataset_length(data: Dataset | DataLoader) -> int:
             "scan needs a map-style Dataset (with __len__) or a DataLoader over one; "
             f"len() of the {type(data).__name__} failed ({type(err).__name__}: {err})."
         ) from None
+
+
+def default_workers(data: Dataset | DataLoader, device: torch.device) -> int:
+    """DataLoader workers for a scan of ``data`` on ``device``: on CUDA, worker processes
+    decode image files while the GPU computes (up to 4, one per core); on the CPU, or for
+    in-memory data, none (workers would take cores from the model)."""
+    if isinstance(data, DataLoader) or device.type != "cuda":
+        return 0
+    reads_files = hasattr(data, "files") or hasattr(getattr(data, "dataset", None), "files")
+    return min(4, os.cpu_count() or 1) if reads_files else 0

@@ -13,9 +13,10 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from interpret.core.analyzer import Analyzer, Batch, bind_sites
-from interpret.core.batches import dataset_length, iterate_batches
+from interpret.core.batches import dataset_length, default_workers, iterate_batches
 from interpret.core.capture import CaptureMode, capture, checked_forward
 from interpret.core.checkpoint import ScanCheckpoint, scan_identity
+from interpret.core.device import DeferredCheck, to_device
 from interpret.core.distributed import current_shard, gather_and_merge
 from interpret.core.results import Result
 from interpret.core.sites import expand_keys
@@ -53,12 +54,21 @@ def _check_inputs(inputs: Any, allow_nonfinite: bool) -> Tensor:
             f"Images must be floating point, got {inputs.dtype}; convert and normalise "
             "them (interpret.data.Preprocess does)."
         )
-    if not allow_nonfinite and not bool(torch.isfinite(inputs).all()):
+    return inputs
+
+
+FINITE_CHECK_EVERY = 32
+"""Batches between two host reads of the deferred NaN/inf input check."""
+
+
+def _raise_if_nonfinite(check: DeferredCheck, batch_size: int) -> None:
+    bad = check.failed()
+    if bad is not None:
         raise ValueError(
-            "The batch contains NaN or infinite values; fix the data, or pass "
+            f"Batch {bad} (images {(bad - 1) * batch_size} to {bad * batch_size - 1} in scan "
+            "order) contains NaN or infinite values; fix the data, or pass "
             "allow_nonfinite=True to scan it anyway."
         )
-    return inputs
 
 
 def _autocast(device: torch.device, amp: bool | torch.dtype) -> contextlib.AbstractContextManager:
@@ -79,7 +89,7 @@ def scan(
     *,
     device: str | torch.device | None = None,
     batch_size: int = 64,
-    num_workers: int = 0,
+    num_workers: int | None = None,
     progress: bool = True,
     allow_nonfinite: bool = False,
     distributed: bool | None = None,
@@ -112,11 +122,17 @@ def scan(
         Where to run; default and only choice: the model's device (a different one is
         a ``ValueError``, not a silent copy of the model).
     batch_size, num_workers:
-        DataLoader settings when ``data`` is a Dataset.
+        DataLoader settings when ``data`` is a Dataset. ``num_workers=None`` (default):
+        worker processes on CUDA when the dataset reads image files (it has ``files``),
+        none otherwise (on the CPU, workers would take cores from the model). On CUDA
+        the loader pins its batches and every copy to the device is non-blocking.
     progress:
         Show a tqdm progress bar.
     allow_nonfinite:
-        Scan batches holding NaN/inf instead of raising ``ValueError``.
+        Scan batches holding NaN/inf instead of raising ``ValueError``. The check runs
+        on the device and is read every ``FINITE_CHECK_EVERY`` batches, before each
+        checkpoint and at the end (the error names the first bad batch), so the scan
+        never waits on the host for it.
     distributed:
         Shard the dataset over the ranks of the initialised process group and merge
         the analyzers' states after the pass; every rank returns the single-process
@@ -202,28 +218,45 @@ def scan(
 
     bar = progress_bar(total=todo, disable=not progress, desc="scan", unit="img")
     mode: CaptureMode = "grad" if needs_grad else "observe"
+    workers = default_workers(data, run_device) if num_workers is None else num_workers
+    pin = run_device.type == "cuda"
+    finite = DeferredCheck()
     with preserved_state(model), capture(model, sites, mode) if sites else _no_capture() as acts:
         model.eval()
         try:
             for step, (index, inputs, labels, meta) in enumerate(
-                iterate_batches(data, batch_size, num_workers, indices), start=done + 1
+                iterate_batches(data, batch_size, workers, indices, pin_memory=pin),
+                start=done + 1,
             ):
-                inputs = _check_inputs(inputs, allow_nonfinite).to(run_device, non_blocking=True)
+                inputs = to_device(_check_inputs(inputs, allow_nonfinite), run_device)
+                labels = check_labels(labels, len(inputs))
+                index = to_device(index, run_device)
+                labels = None if labels is None else to_device(labels, run_device)
+                if not allow_nonfinite:
+                    finite.record(~torch.isfinite(inputs).all(), step)
                 if channels_last and inputs.ndim == 4:
                     inputs = inputs.contiguous(memory_format=torch.channels_last)
                 first = step == done + 1
                 outputs = _forward(model, inputs, needs_grad, amp, run_device, first)
                 if first and sites:
                     acts.keep_only(_bind(model, analyzers, list(acts)))
-                batch = Batch(inputs, index, check_labels(labels, len(inputs)), outputs, meta)
+                batch = Batch(inputs, index, labels, outputs, meta)
                 with torch.no_grad():
                     for analyzer in analyzers:
                         analyzer.update(acts, batch)
                 bar.update(len(inputs))
+                if step % FINITE_CHECK_EVERY == 0:
+                    _raise_if_nonfinite(finite, batch_size)
                 if saver is not None:
+                    if step % saver.every == 0:  # never save a state fed bad inputs
+                        _raise_if_nonfinite(finite, batch_size)
                     saver.maybe_save(analyzers, step)
+        except Exception:
+            _raise_if_nonfinite(finite, batch_size)  # bad inputs explain a later failure
+            raise
         finally:
             bar.close()
+    _raise_if_nonfinite(finite, batch_size)
     if shard is not None:
         gather_and_merge(analyzers)
     results = [analyzer.result() for analyzer in analyzers]

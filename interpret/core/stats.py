@@ -123,7 +123,8 @@ class ActivationStats:
             flat = act.reshape(act.shape[0], act.shape[1], -1).float()
             state.moments.update(flat.mean(-1))
             state.top.update(flat, batch.index)
-            state.active += (flat > 0).sum((0, 2)).double().cpu()
+            active = (flat > 0).sum((0, 2)).double()  # on the device until result()
+            state.active = state.active.to(active.device) + active
             state.values += flat.shape[0] * flat.shape[2]
 
     def merge(self, other: ActivationStats) -> None:
@@ -134,7 +135,7 @@ class ActivationStats:
                 continue
             mine.moments.merge(theirs.moments)
             mine.top.merge(theirs.top)
-            mine.active += theirs.active
+            mine.active = mine.active + theirs.active.to(mine.active.device)
             mine.values += theirs.values
 
     def result(self) -> ActivationStatsResult:
@@ -146,12 +147,12 @@ class ActivationStats:
                 site=site,
                 shape=s.shape,
                 count=s.moments.count,
-                mean=s.moments.mean.float(),
-                std=s.moments.std.float(),
-                min=s.moments.min.float(),
-                max=s.moments.max.float(),
-                active_fraction=(s.active / max(s.values, 1)).float(),
-                top_value=s.top.values.clone(),
-                top_image_index=s.top.index.clone(),
+                mean=s.moments.mean.float().cpu(),
+                std=s.moments.std.float().cpu(),
+                min=s.moments.min.float().cpu(),
+                max=s.moments.max.float().cpu(),
+                active_fraction=(s.active / max(s.values, 1)).float().cpu(),
+                top_value=s.top.values.cpu().clone(),
+                top_image_index=s.top.index.cpu().clone(),
             )
         return ActivationStatsResult(out)

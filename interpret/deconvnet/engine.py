@@ -14,6 +14,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from interpret.core.device import to_host, wait_for_copies
 from interpret.core.receptive import chain_layers
 from interpret.core.scan import model_device
 from interpret.core.state import preserved_state
@@ -108,18 +109,19 @@ def compute_projections(
                 functional_count = len(gradient.functional_found)
                 pieces = [(torch.arange(len(part)), proj, origin, info)]
             for chunk, proj, origin, info in pieces:
-                proj, origin = proj.detach().cpu(), origin.cpu()
+                # windows pasted on the device, then non-blocking copies to the host
                 here = torch.arange(len(chunk))
                 if boxes is None:
-                    proj = gather_window(proj, here, -origin, (height, width))
+                    proj = gather_window(proj.detach(), here, -origin, (height, width))
                 else:
                     wanted = boxes[group[chunk]]
                     size = (int(wanted[0, 2] - wanted[0, 0]), int(wanted[0, 3] - wanted[0, 1]))
-                    proj = gather_window(proj, here, wanted[:, :2] - origin, size)
-                projections.append(proj)
-                rows.append(info.cpu())
+                    proj = gather_window(proj.detach(), here, wanted[:, :2] - origin, size)
+                projections.append(to_host(proj))
+                rows.append(to_host(info))
     if not projections:
         return inputs.new_zeros((0, *inputs.shape[1:])).cpu(), torch.zeros(0, 5), 0
+    wait_for_copies()
     inverse = torch.argsort(torch.cat(groups))
     return torch.cat(projections)[inverse], torch.cat(rows)[inverse], functional_count
 
@@ -135,8 +137,12 @@ def _reverse_chunk(record, part: Tensor, local: Tensor, mode: str, seed: SeedKin
     # one activation each: walk only its receptive field
     maps = _as_maps(seeds)
     loc = info[:, 2:4].long()
-    value = maps[torch.arange(len(part)), info[:, 1].long(), loc[:, 0], loc[:, 1]]
-    proj, origin = reverse_walk_units(record, info[:, 1].long(), loc, value, local)
+    rows = torch.arange(len(part), device=maps.device)
+    value = maps[rows, info[:, 1].long(), loc[:, 0], loc[:, 1]]
+    # the walk plans its windows from the locations on the host: the listed units' own
+    # (free), or, for mode="max", the found ones read once per chunk
+    where = part[:, 2:4].clone() if mode in ("unit", "units") else loc.cpu()
+    proj, origin = reverse_walk_units(record, info[:, 1].long(), where, value, local)
     return proj, origin, info
 
 

@@ -153,56 +153,9 @@ class TopActivations:
         top = self._top
         assert top is not None
         self.images_seen += int(acts.shape[0])
-        # Only activations beating their channel's current k-th entry can enter. A cheap
-        # max over the maps picks them out; those few are kept aside and ranked together
-        # now and then, so after the first batches the scan costs little more than the
-        # forward pass. (The k-th entry used to filter may lag: more candidates, same result.)
-        flat = acts.detach().flatten(2)
-        best = flat.amax(-1)  # (N, C)
-        if self._threshold is None or self._threshold[0].device != best.device:
-            kth_index = top.index[:, -1]
-            kth_index = torch.where(kth_index < 0, torch.iinfo(torch.int64).max, kth_index)
-            self._threshold = (top.values[:, -1].to(best.device), kth_index.to(best.device))
-        kth, kth_index = self._threshold
-        index = batch.index.to(best.device)
-        # a tie with the k-th value enters only with a lower dataset index (TopK's order);
-        # this keeps dead (all-zero) channels from qualifying every image forever
-        mask = (best > kth) | ((best == kth) & (index.view(-1, 1) < kth_index))
-        if not self.distinct_images:
-            keep = mask.any(1)
-            if bool(keep.any()):
-                top.update(acts[keep], index[keep])
-                self._threshold = None
-            return
-        pairs = mask.nonzero()  # (m, 2): (image row, channel)
-        count = len(pairs)
-        if count == 0:
-            return
-        channels = flat.shape[1]
-        if count <= 8 * channels:  # the usual case: one column per candidate
-            rows, chans = pairs[:, 0], pairs[:, 1]
-            columns = torch.arange(count, device=flat.device)
-            dtype = torch.promote_types(best.dtype, torch.float32)  # float64 stays float64
-            values = torch.full((channels, count), float("-inf"), dtype=dtype, device=flat.device)
-            images = torch.full((channels, count), -1, dtype=torch.long, device=flat.device)
-            location = torch.zeros((channels, count), dtype=torch.long, device=flat.device)
-            values[chans, columns] = best[rows, chans].to(dtype)
-            images[chans, columns] = index[rows]
-            location[chans, columns] = flat[rows, chans].argmax(-1)  # first maximum
-        else:  # early batches: most images qualify; per channel, padded to the widest
-            count = int(mask.sum(0).max())
-            flags = mask.T.to(torch.uint8)
-            order = torch.sort(flags, dim=1, descending=True, stable=True).indices
-            order = order[:, :count]  # (C, count), dataset order
-            valid = mask.T.gather(1, order)
-            location = flat.argmax(-1).T.gather(1, order)  # first maximum
-            values = torch.where(valid, best.T.gather(1, order), float("-inf"))
-            images = torch.where(valid, index[order], -1)
-        values = values.to(torch.promote_types(values.dtype, torch.float32))
-        self._pending.append((values.cpu(), images.cpu(), location.cpu()))
-        self._pending_width += count
-        if self._pending_width >= max(256, 4 * self.k):
-            self._flush()
+        # ranked in on the device with fixed shapes: nothing is read on the host per batch
+        # (the state moves to the activations' device; result() brings it back)
+        top.update(acts.detach(), batch.index)
 
     def _flush(self) -> None:
         """Rank the kept-aside candidates into the top-k."""
@@ -244,6 +197,7 @@ class TopActivations:
             raise ValueError("TopActivations has seen no images; run scan first.")
         width = self.map_size[1]
         loc = self._top.location
+        self._top.to(torch.device("cpu"))
         return TopActivationsResult(
             values=self._top.values.clone(),
             image_index=self._top.index.clone(),

@@ -55,18 +55,22 @@ def gather_window(t: Tensor, rows: Tensor, origin: Tensor, size: tuple[int, int]
     """
     height, width = t.shape[-2:]
     h, w = size
-    origin = origin.to(t.device)
+    # the padding is read from ``origin`` where it lives (free when on the host, as the
+    # windowed walk keeps it), then it moves to ``t``'s device without waiting
     if (h, w) == (height, width) and not bool(origin.any()):
-        return t[rows.to(t.device)]  # whole maps
+        return t[rows.to(t.device, non_blocking=True)]  # whole maps
     pad_t = max(0, -int(origin[:, 0].min())) if len(origin) else 0
     pad_l = max(0, -int(origin[:, 1].min())) if len(origin) else 0
     pad_b = max(0, int(origin[:, 0].max()) + h - height) if len(origin) else 0
     pad_r = max(0, int(origin[:, 1].max()) + w - width) if len(origin) else 0
+    origin = origin.to(t.device, non_blocking=True)
     if pad_t or pad_l or pad_b or pad_r:
         t = F.pad(t, (pad_l, pad_r, pad_t, pad_b))
     ys = (origin[:, 0] + pad_t).view(-1, 1) + torch.arange(h, device=t.device)  # (B, h)
     xs = (origin[:, 1] + pad_l).view(-1, 1) + torch.arange(w, device=t.device)  # (B, w)
-    picked = t[rows.to(t.device).view(-1, 1, 1), :, ys[:, :, None], xs[:, None, :]]
+    picked = t[
+        rows.to(t.device, non_blocking=True).view(-1, 1, 1), :, ys[:, :, None], xs[:, None, :]
+    ]
     return picked.permute(0, 3, 1, 2)  # (B, h, w, C) -> (B, C, h, w)
 
 
@@ -119,8 +123,11 @@ def _within(origin: Tensor, size: tuple[int, int], bounds) -> bool:
     )
 
 
-def _inside(origin: Tensor, size: tuple[int, int], bounds: tuple[int, int]) -> Tensor:
-    """``(B, 1, h, w)`` bool: window pixels that lie inside a ``bounds`` map."""
+def _inside(
+    origin: Tensor, size: tuple[int, int], bounds: tuple[int, int], device: torch.device
+) -> Tensor:
+    """``(B, 1, h, w)`` bool on ``device``: window pixels that lie inside a ``bounds`` map."""
+    origin = origin.to(device, non_blocking=True)
     ys = origin[:, 0].view(-1, 1) + torch.arange(size[0], device=origin.device)
     xs = origin[:, 1].view(-1, 1) + torch.arange(size[1], device=origin.device)
     rows = (ys >= 0) & (ys < bounds[0])
@@ -151,8 +158,9 @@ def _geometry(module: nn.Module) -> tuple[tuple[int, int], ...]:
 def _grown(origin: Tensor, size: tuple[int, int], module: nn.Module):
     kernel, stride, padding, dilation = _geometry(module)
     new_size = tuple((size[a] - 1) * stride[a] + dilation[a] * (kernel[a] - 1) + 1 for a in (0, 1))
-    shift = torch.tensor(stride, device=origin.device)
-    new_origin = origin * shift - torch.tensor(padding, device=origin.device)
+    new_origin = torch.stack(
+        [origin[:, a] * stride[a] - padding[a] for a in (0, 1)], 1
+    )  # plain numbers: the origin stays where it is (the host, for the batched walk)
     return new_origin, new_size
 
 
@@ -180,10 +188,11 @@ def _window_step(step, signal, origin, size, image_index, rectifiers):
         if _covers(origin, size, step.output_shape[2:]):  # whole maps: plain unpooling
             out = unpool(signal, step.switches, image_index)
             return out, torch.zeros_like(origin), in_hw
-        inside = _inside(origin, size, step.output_shape[2:])
+        inside = _inside(origin, size, step.output_shape[2:], signal.device)
         flat = gather_window(step.switches.indices, image_index, origin, size)
-        oy = new_origin[:, 0].view(-1, 1, 1, 1)
-        ox = new_origin[:, 1].view(-1, 1, 1, 1)
+        on_device = new_origin.to(signal.device, non_blocking=True)
+        oy = on_device[:, 0].view(-1, 1, 1, 1)
+        ox = on_device[:, 1].view(-1, 1, 1, 1)
         local = (flat // in_hw[1] - oy) * new_size[1] + (flat % in_hw[1] - ox)
         local = local.flatten(2).clamp(0, new_size[0] * new_size[1] - 1)
         values = (signal * inside).flatten(2)
@@ -200,7 +209,7 @@ def _window_step(step, signal, origin, size, image_index, rectifiers):
         new_origin, new_size = _grown(origin, size, module)
         out = transposed_conv(signal, module.weight, stride, dilation, module.groups)
         if not _within(new_origin, new_size, in_hw):
-            out = out * _inside(new_origin, new_size, in_hw)
+            out = out * _inside(new_origin, new_size, in_hw, out.device)
         return out, new_origin, new_size
     if step.lrn_factors is not None:
         assert isinstance(module, nn.LocalResponseNorm) and step.saved_input is not None
@@ -280,7 +289,9 @@ def _walk_units(record, channel, location, value, image_index) -> tuple[Tensor, 
     if len(site_shape) == 3:  # (C, h, w) maps: start from a 1x1 window
         signal = record.output.new_zeros(batch, site_shape[0], 1, 1)
         signal[rows, channel.to(device), 0, 0] = value.to(device, signal.dtype)
-        origin: Tensor | None = location.to(device).long().clone()
+        # window origins stay where ``location`` is (the host, for the batched
+        # projections): their bookkeeping then never waits on the device
+        origin: Tensor | None = location.long().clone()
         size = (1, 1)
     else:  # (C,) features: a one-hot vector
         signal = record.output.new_zeros(batch, *site_shape)
@@ -300,10 +311,7 @@ def _walk_units(record, channel, location, value, image_index) -> tuple[Tensor, 
         signal = _reverse_step(step, signal, image_index, record.rectifiers)
         signal = signal.reshape(batch, *step.input_shape[1:])
         if signal.ndim == 4:
-            origin, size = (
-                torch.zeros(batch, 2, dtype=torch.long, device=device),
-                tuple(signal.shape[2:]),
-            )
+            origin, size = location.new_zeros(batch, 2, dtype=torch.long), tuple(signal.shape[2:])
         else:
             origin = None
     if origin is None:

@@ -25,7 +25,8 @@ class BestRows:
     """The ``capacity`` rows with the highest score seen so far, with their columns.
 
     ``columns`` are named tensors with one row per item (vectors, provenance,
-    thumbnails); they are kept on the CPU in whatever dtype they are offered.
+    thumbnails); they are kept on the device and in the dtype they are offered
+    (:meth:`to` moves them), and nothing is read on the host while offering.
     """
 
     def __init__(self, capacity: int) -> None:
@@ -39,6 +40,12 @@ class BestRows:
     def __len__(self) -> int:
         return int(self.ids.numel())
 
+    def to(self, device: torch.device) -> BestRows:
+        """Move the kept rows to ``device`` (in place); returns ``self``."""
+        self.scores, self.ids = self.scores.to(device), self.ids.to(device)
+        self.columns = {k: v.to(device) for k, v in self.columns.items()}
+        return self
+
     def admits(self, scores: Tensor) -> Tensor:
         """Boolean mask of candidate scores that could still enter (a cheap pre-filter)."""
         if len(self) < self.capacity:
@@ -46,10 +53,12 @@ class BestRows:
         return scores >= self.scores[-1].to(scores.device, scores.dtype)
 
     def offer(self, scores: Tensor, ids: Tensor, columns: dict[str, Tensor]) -> None:
-        """Add candidates (all on any device; moved to the CPU) and keep the best."""
-        scores = scores.detach().to("cpu", torch.float64)
-        ids = ids.detach().to("cpu", torch.int64)
-        cols = {k: v.detach().cpu() for k, v in columns.items()}
+        """Add candidates (the kept rows move to their device) and keep the best."""
+        device = scores.device
+        scores = scores.detach().to(torch.float64)
+        ids = ids.detach().to(device, torch.int64)
+        cols = {k: v.detach().to(device) for k, v in columns.items()}
+        self.to(device)
         if not self.columns:
             self.columns = {k: v[:0].clone() for k, v in cols.items()}
         if set(cols) != set(self.columns):

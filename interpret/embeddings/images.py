@@ -20,6 +20,7 @@ from torch import Tensor
 
 from interpret.core import Batch, Result, uniform_keys
 from interpret.core.frames import column, image_columns, make_frame, name_column
+from interpret.core.device import to_host, wait_for_copies
 from interpret.embeddings._select import BestRows
 
 if TYPE_CHECKING:
@@ -181,7 +182,7 @@ class ImageEmbeddings:
         columns = {
             "vectors": vectors.to(self.dtype),
             "image_index": index,
-            "labels": batch.labels if batch.labels is not None else torch.full((n,), -1),
+            "labels": (batch.labels if batch.labels is not None else torch.full_like(index, -1)),
         }
         out = batch.outputs
         if isinstance(out, Tensor) and out.ndim == 2 and out.shape[0] == n:
@@ -190,11 +191,11 @@ class ImageEmbeddings:
             size = (self.thumbnail_size, self.thumbnail_size)
             small = F.interpolate(batch.inputs.float(), size, mode="bilinear", antialias=True)
             columns["thumbnails"] = small.to(torch.float16)
-        columns = {k: v.detach().cpu() for k, v in columns.items()}
-        if self._kept is not None:
+        columns = {k: v.detach() for k, v in columns.items()}
+        if self._kept is not None:  # a bounded sample: kept on the device until result()
             self._kept.offer(-uniform_keys(index, self.seed), index, columns)
-        else:
-            self._chunks.append(columns)
+        else:  # every image: non-blocking copies to the host, nothing waits per batch
+            self._chunks.append({k: to_host(v) for k, v in columns.items()})
 
     def merge(self, other: ImageEmbeddings) -> None:
         if (self.site, self.pool, self.max_images, self.seed, self.thumbnail_size) != (
@@ -216,8 +217,9 @@ class ImageEmbeddings:
     def result(self) -> ImageEmbeddingsResult:
         if self.site_shape is None or self.pool_used is None:
             raise ValueError("ImageEmbeddings saw no batch; run it through interpret.scan first.")
+        wait_for_copies()
         if self._kept is not None:
-            cols = self._kept.columns
+            cols = self._kept.to(torch.device("cpu")).columns
         else:
             cols = {k: torch.cat([c[k] for c in self._chunks]) for k in self._chunks[0]}
         order = torch.sort(cols["image_index"], stable=True).indices

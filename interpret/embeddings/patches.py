@@ -357,8 +357,7 @@ class PatchEmbeddings:
         scores, ids, local, rows = (t.reshape(-1) for t in (scores, ids, local, rows))
         self.seen += int(scores.numel())
         self.images_seen += n
-        keep = self._kept.admits(scores)
-        scores, ids, local, rows = scores[keep], ids[keep], local[keep], rows[keep]
+        # no pre-filter by the kept minimum: a boolean mask would wait for the device
         if scores.numel() > self.max_patches:
             best = score_order(scores, ids)[: self.max_patches]
             scores, ids, local, rows = scores[best], ids[best], local[best], rows[best]
@@ -400,7 +399,7 @@ class PatchEmbeddings:
     def result(self) -> PatchEmbeddingsResult:
         if self.channels is None or self.map_size is None or self.input_size is None:
             raise ValueError("PatchEmbeddings saw no batch; run it through interpret.scan first.")
-        cols = self._kept.columns
+        cols = self._kept.to(torch.device("cpu")).columns
         labels = cols["labels"]
         field_method = None
         if self.field is not None:

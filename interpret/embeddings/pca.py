@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from interpret.core import Batch, Result
+from interpret.core.device import DeferredCheck
 from interpret.core.naming import renamed
 from interpret.embeddings.embedding import as_matrix, points_frame, vectors_of
 
@@ -263,17 +264,21 @@ class IncrementalPCA:
         self.count = 0
         self.mean: Tensor | None = None
         self.scatter: Tensor | None = None
+        self._finite = DeferredCheck()
 
     def partial_fit(self, vectors: Tensor | np.ndarray) -> IncrementalPCA:
-        """Fold ``(N, D)`` vectors in (computed on their device, stored on the CPU)."""
-        x = as_matrix(vectors)
+        """Fold ``(N, D)`` vectors in (computed and kept on their device; ``result()``
+        returns CPU tensors)."""
+        return self._fold(as_matrix(vectors))
+
+    def _fold(self, x: Tensor) -> IncrementalPCA:
         if x.shape[0] == 0:
             return self
         dtype = torch.float32 if x.device.type == "mps" else torch.float64
         x = x.to(dtype)
         mean = x.mean(0)
         xc = x - mean
-        self._combine(x.shape[0], mean.cpu().double(), (xc.T @ xc).cpu().double())
+        self._combine(x.shape[0], mean.double(), (xc.T @ xc).double())
         return self
 
     def _combine(self, n: int, mean: Tensor, scatter: Tensor) -> None:
@@ -282,6 +287,7 @@ class IncrementalPCA:
             return
         if mean.shape != self.mean.shape:
             raise ValueError(f"Expected {self.mean.shape[0]} dimensions, got {mean.shape[0]}.")
+        mean, scatter = mean.to(self.mean.device), scatter.to(self.mean.device)
         total = self.count + n
         delta = mean - self.mean
         self.scatter = self.scatter + scatter + torch.outer(delta, delta) * (self.count * n / total)
@@ -302,7 +308,11 @@ class IncrementalPCA:
             raise ValueError(
                 f"Site {self.site!r} gives {tuple(act.shape)}; need (N, D) or (N, C, H, W)."
             )
-        self.partial_fit(act)
+        if act.ndim != 2 or not act.is_floating_point():
+            act = as_matrix(act)
+        # the NaN check runs on the device and is read in result(): no wait per batch
+        self._finite.record(~torch.isfinite(act).all(), self.count)
+        self._fold(act.detach())
 
     def merge(self, other: IncrementalPCA) -> None:
         if (other.n_components, other.site, other.neighbourhood, other.whiten) != (
@@ -314,10 +324,19 @@ class IncrementalPCA:
             raise ValueError("Cannot merge IncrementalPCA states with different parameters.")
         if other.mean is not None and other.scatter is not None:
             self._combine(other.count, other.mean, other.scatter)
+        bad = other._finite.failed()
+        if bad is not None:
+            self._finite.record(torch.tensor(True), bad)
 
     def result(self) -> PCAResult:
+        if self._finite.failed() is not None:
+            raise ValueError(
+                f"Site {self.site!r} produced NaN or infinite activations (first after "
+                f"{self._finite.failed()} vectors); check the model and its inputs."
+            )
         if self.mean is None or self.scatter is None or self.count < 2:
             raise ValueError("IncrementalPCA needs at least 2 vectors before result().")
+        self.mean, self.scatter = self.mean.cpu(), self.scatter.cpu()
         d = self.mean.shape[0]
         if self.n_components > min(self.count, d):
             raise ValueError(

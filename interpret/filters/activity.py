@@ -133,11 +133,16 @@ class FilterActivity:
                 "scan images of one size."
             )
         active = flat > self.threshold
-        self.max = torch.maximum(self.max, flat.amax(dim=(0, 2)).double().cpu())
-        self.sum += flat.double().sum(dim=(0, 2)).cpu()
-        self.active_positions += active.sum(dim=(0, 2)).cpu()
-        self.active_images += active.any(dim=2).sum(dim=0).cpu()
+        self._to(flat.device)  # the state stays on the device until result()
+        self.max = torch.maximum(self.max, flat.amax(dim=(0, 2)).double())
+        self.sum += flat.double().sum(dim=(0, 2))
+        self.active_positions += active.sum(dim=(0, 2))
+        self.active_images += active.any(dim=2).sum(dim=0)
         self.images_seen += flat.shape[0]
+
+    def _to(self, device: torch.device) -> None:
+        for name in ("max", "sum", "active_positions", "active_images"):
+            setattr(self, name, getattr(self, name).to(device))
 
     def merge(self, other: FilterActivity) -> None:
         if (other.site, other.threshold) != (self.site, self.threshold):
@@ -148,6 +153,7 @@ class FilterActivity:
             self._init(other.channels, other.positions)
         if (other.channels, other.positions) != (self.channels, self.positions):
             raise ValueError("Cannot merge FilterActivity states of different shapes.")
+        other._to(self.max.device)
         self.max = torch.maximum(self.max, other.max)
         self.sum += other.sum
         self.active_positions += other.active_positions
@@ -158,6 +164,7 @@ class FilterActivity:
         if self.channels is None:
             raise ValueError("FilterActivity saw no images; scan a non-empty dataset.")
         total = self.images_seen * self.positions
+        self._to(torch.device("cpu"))
         return FilterActivityResult(
             site=self.site,
             threshold=self.threshold,

@@ -24,6 +24,7 @@ from torch import Tensor
 
 from interpret.core import Batch, Result, uniform_keys
 from interpret.core.naming import renamed
+from interpret.core.device import to_host, wait_for_copies
 
 __all__ = ["FeatureCollector", "ProbeFeatures", "POOLS", "pool_features"]
 
@@ -172,17 +173,19 @@ class FeatureCollector:
                 "Linear probes need class labels: the dataset must yield (image, label) pairs "
                 "or dicts with a 'label' entry."
             )
+        # non-blocking copies to the host: nothing waits for the device per batch
         for site in self.sites:
-            pooled = pool_features(activations[site], self.pool).cpu()
+            pooled = to_host(pool_features(activations[site], self.pool))
             self._features.setdefault(site, []).append(pooled)
-        self._labels.append(batch.labels.detach().long().cpu().clone())
-        self._index.append(batch.index.detach().long().cpu().clone())
+        self._labels.append(to_host(batch.labels.detach().long().clone()))
+        self._index.append(to_host(batch.index.detach().long().clone()))
         self.images_seen += int(batch.index.numel())
         self._rows += int(batch.index.numel())
         if self.max_images is not None and self._rows > 2 * self.max_images:
             self._compact()
 
     def _concat(self) -> tuple[dict[str, Tensor], Tensor, Tensor]:
+        wait_for_copies()
         parts = {s: self._features.get(s, []) for s in self.sites}
         feats = {s: torch.cat(v) if v else torch.empty(0, 0) for s, v in parts.items()}
         labels = torch.cat(self._labels) if self._labels else torch.empty(0, dtype=torch.long)

@@ -182,7 +182,9 @@ def maximize(
         Objectives that couple elements (:func:`diversity`) always run whole.
     callback:
         Called as ``callback(step, values)`` after each step (``values`` of shape
-        ``(B,)``); may raise to stop -- the model is restored all the same.
+        ``(B,)``, on the model's device: reading them on the host makes a GPU wait, so
+        a progress callback reads them every few steps); may raise to stop -- the
+        model is restored all the same.
 
     Returns
     -------
@@ -236,8 +238,9 @@ def maximize(
     chunks = _chunks(n, chunk_size, device, objective.couples)
     with preserved_state(model), torch.inference_mode(False), torch.enable_grad():
         elements = torch.arange(n)
-        curve = torch.empty(config.steps, n, dtype=dtype)
-        final = torch.empty(n, dtype=dtype)
+        # on the device until the end: no host read per step
+        curve = torch.empty(config.steps, n, dtype=dtype, device=device)
+        final = torch.empty(n, dtype=dtype, device=device)
         param = parameterize(
             config.param,
             generators,
@@ -281,7 +284,7 @@ def maximize(
                                 "sites it reads."
                             )
                         (-total.sum()).backward()
-                        curve[step, rows] = value.detach().to("cpu", dtype)
+                        curve[step, rows] = value.detach().to(dtype)
                     update(step, curve)
                     if callback is not None:
                         callback(step, curve[step].clone())
@@ -289,15 +292,15 @@ def maximize(
                     for rows in chunks:
                         x = to_model(param.images(rows), rows, False)
                         value = objective(acts, checked_forward(model, x), elements[rows])
-                        final[rows] = value.to("cpu", dtype)
+                        final[rows] = value.to(dtype)
                     final_images = param.images()
             finally:
                 stops.undo()
                 param.raw.grad = None
     return MaximizeResult(
         images=final_images.detach().float().cpu(),
-        curve=curve.float(),
-        final=final.float(),
+        curve=curve.float().cpu(),
+        final=final.float().cpu(),
         raw=param.raw.detach().cpu().clone(),
         labels=list(objective.element_labels(n)),
         description=objective.description,

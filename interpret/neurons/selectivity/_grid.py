@@ -35,14 +35,13 @@ def _smallest_k(lo: Tensor, hi: Tensor, bins: int) -> Tensor:
     k = torch.maximum(k, torch.ceil(torch.log2(span / max(bins - 2, 1))) - 1)
     k = torch.maximum(k, torch.ceil(torch.log2(big)) - CELL_BITS)
     k = k.nan_to_num(nan=float(K_MIN)).to(torch.int64)
-    for _ in range(64):  # one or two steps at most: the start guess is within 2x
+    # The start guess is within 2x (one step at most, two with log2 rounding); the steps
+    # run unconditionally, so that nothing is read on the host (a finished neuron stays).
+    for _ in range(3):
         scale = torch.pow(2.0, -k.to(torch.float64))
         cells = torch.floor(hi * scale) - torch.floor(lo * scale)
-        bad = cells > bins - 1
-        if not bool(bad.any()):
-            return k
-        k = k + bad.long()
-    raise RuntimeError("Could not fit the histogram grid (non-finite values?).")
+        k = k + (cells > bins - 1).long()
+    return k
 
 
 class DyadicGrid:
@@ -59,6 +58,7 @@ class DyadicGrid:
         self.hi = torch.full((neurons,), float("-inf"), dtype=torch.float64, device=device)
         self.k = torch.zeros(neurons, dtype=torch.int64, device=device)
         self.start = torch.zeros(neurons, dtype=torch.int64, device=device)
+        self._started = False  # a host flag: whether any range was seen
 
     @property
     def empty(self) -> bool:
@@ -81,16 +81,16 @@ class DyadicGrid:
 
     def extend(self, lo: Tensor, hi: Tensor) -> Tensor | None:
         """Grow the range to include ``[lo, hi]`` ``(D,)``; returns the bin map
-        (:meth:`remap`) if the grid changed, else ``None``."""
-        first = self.empty
+        (:meth:`remap`; the identity where a neuron's grid did not change), or ``None``
+        when the grid was empty. Nothing is read on the host."""
+        first = self.__dict__.get("_started") is False or (
+            "_started" not in self.__dict__ and self.empty
+        )
         new_lo, new_hi = torch.minimum(self.lo, lo), torch.maximum(self.hi, hi)
-        if not first and torch.equal(new_lo, self.lo) and torch.equal(new_hi, self.hi):
-            return None
         k, start = self._grid_for(new_lo, new_hi)
-        mapping = None
-        if not first and not (torch.equal(k, self.k) and torch.equal(start, self.start)):
-            mapping = self.remap(k, start)
+        mapping = None if first else self.remap(k, start)
         self.lo, self.hi, self.k, self.start = new_lo, new_hi, k, start
+        self._started = True
         return mapping
 
     def bin(self, values: Tensor) -> Tensor:

@@ -64,23 +64,21 @@ class GroupTable:
         """
         n, d = values.shape
         dev = values.device
+        # fixed shapes throughout (no boolean masks): rows outside every group get weight 0
         if groups.shape[1] == 1:  # one group per image (classes): no row copies
             member = groups[:, 0]
-            keep = member >= 0
-            if not bool(keep.all()):
-                values, bins, active, member = values[keep], bins[keep], active[keep], member[keep]
         else:  # several (attributes): one row per (image, group) membership
             member = groups.reshape(-1)
             rows = torch.arange(n, device=dev).repeat_interleave(groups.shape[1])
-            keep = member >= 0
-            rows, member = rows[keep], member[keep]
             values, bins, active = values[rows], bins[rows], active[rows]
         r = member.shape[0]
         if r == 0:
             return
+        valid = member >= 0
+        member = member.clamp(min=0)
         # (G, R) membership matrix: sums by matrix products, exact for counts
         onehot = torch.zeros((self.groups, r), dtype=torch.float64, device=dev)
-        onehot[member, torch.arange(r, device=dev)] = 1.0
+        onehot[member, torch.arange(r, device=dev)] = valid.to(torch.float64)
         cnt = onehot.sum(1)
         mean = (onehot @ values) / cnt.clamp(min=1).unsqueeze(1)
         m2 = onehot @ (values - mean[member]) ** 2  # two-pass: no cancellation
@@ -88,12 +86,13 @@ class GroupTable:
         self.active += (onehot @ active.to(torch.float64)).to(torch.int64)
         # contiguous: scatter_reduce_ with a stride-0 index is very slow on multi-threaded CPU
         index = member.unsqueeze(1).expand(-1, d).contiguous()
-        self.min.scatter_reduce_(0, index, values, "amin")
-        self.max.scatter_reduce_(0, index, values, "amax")
+        inside = valid.unsqueeze(1)
+        self.min.scatter_reduce_(0, index, torch.where(inside, values, float("inf")), "amin")
+        self.max.scatter_reduce_(0, index, torch.where(inside, values, float("-inf")), "amax")
         nb = self.bins + 2
         flat = member.unsqueeze(1) * (d * nb) + torch.arange(0, d * nb, nb, device=dev) + bins
-        flat = flat.reshape(-1)
-        self.hist.view(-1).index_add_(0, flat, torch.ones_like(flat))
+        weight = inside.expand(-1, d).to(torch.int64)
+        self.hist.view(-1).index_add_(0, flat.reshape(-1), weight.reshape(-1))
 
     def rows(self, index: slice) -> GroupTable:
         """A table of the groups ``index`` (tensors are views)."""

@@ -37,6 +37,7 @@ from torch import Tensor
 
 from interpret.core.accumulators import Reservoir
 from interpret.core.analyzer import Batch
+from interpret.core.device import DeferredCheck
 from interpret.core.validate import check_finite_number
 from interpret.neurons.selectivity._grid import DyadicGrid, apply_map
 from interpret.neurons.selectivity._labels import check_attributes, check_labels
@@ -164,17 +165,25 @@ class Selectivity:
 
     # -- streaming -------------------------------------------------------------------
 
-    def _batch_labels(self, batch: Batch, n: int) -> Tensor | None:
-        index = batch.index.cpu()
-        for name, table in (("labels", self.labels), ("attributes", self.attributes)):
-            if table is not None and n and int(index.max()) >= table.shape[0]:
-                raise ValueError(
-                    f"{name} has {table.shape[0]} entries but the dataset has an image at "
-                    f"position {int(index.max())}: give one entry per dataset image, in "
-                    "dataset order."
-                )
+    def _table(self, name: str, device: torch.device) -> Tensor:
+        """``self.labels`` or ``self.attributes`` on ``device`` (copied once)."""
+        cache = self.__dict__.setdefault("_on_device", {})
+        table = getattr(self, name)
+        if name not in cache or cache[name].device != device:
+            cache[name] = table.to(device)
+        return cache[name]
+
+    def _batch_labels(self, batch: Batch, n: int, device: torch.device) -> Tensor | None:
+        """The batch's labels on ``device``. Range checks are recorded on the device (the
+        largest index and label seen) and read in ``result()``: nothing waits per batch."""
+        index = batch.index.to(device, torch.int64)
+        sizes = [t.shape[0] for t in (self.labels, self.attributes) if t is not None]
+        if n and sizes:
+            top = index.max()
+            self._track_first("_index_over", top, top >= min(sizes))
         if self.labels is not None:
-            return self.labels[index]
+            table = self._table("labels", device)
+            return table[index.clamp(0, max(table.shape[0] - 1, 0))]
         if batch.labels is None:
             if self.attributes is None:
                 raise ValueError(
@@ -182,10 +191,44 @@ class Selectivity:
                     "attributes=... to Selectivity."
                 )
             return None
-        labels = batch.labels.cpu().long()
+        labels = batch.labels.to(device).long()
         if labels.shape != (n,):
             raise ValueError(f"Expected {n} labels for the batch, got {tuple(labels.shape)}.")
         return labels
+
+    def _track_first(self, name: str, value: Tensor, bad: Tensor) -> None:
+        """Remember on the device the first ``value`` (0-d int) for which ``bad`` held."""
+        current = self.__dict__.get(name)
+        if current is None:
+            current = torch.full((), -1, dtype=torch.int64, device=value.device)
+        current = current.to(value.device)
+        self.__dict__[name] = torch.where(bad & (current < 0), value.to(torch.int64), current)
+
+    def _check_ranges(self) -> None:
+        """Raise for the range errors recorded during the scan (one host read each)."""
+        index_over = self.__dict__.get("_index_over")
+        top = int(index_over) if index_over is not None else -1
+        if top >= 0:
+            for name in ("labels", "attributes"):
+                table = getattr(self, name)
+                if table is not None and top >= table.shape[0]:
+                    raise ValueError(
+                        f"{name} has {table.shape[0]} entries but the dataset has an image at "
+                        f"position {top}: give one entry per dataset image, in dataset order."
+                    )
+        label_over = self.__dict__.get("_label_over")
+        if label_over is not None and self.num_classes is not None:
+            top = int(label_over)
+            if top >= 0:
+                raise ValueError(
+                    f"Label {top} is out of range for {self.num_classes} classes; pass "
+                    "classes= with every class, or fix the labels."
+                )
+        if self.__dict__.get("_nonfinite") is not None and self._nonfinite.failed() is not None:
+            raise ValueError(
+                f"Site {self.site!r} produced NaN or infinite activations; check the model "
+                "and its inputs (selectivity needs finite values)."
+            )
 
     def _start(self, values: Tensor) -> None:
         d = values.shape[1]
@@ -217,7 +260,8 @@ class Selectivity:
         values = neuron_values(activations[self.site], self.reduction, self.channel_dim, self.site)
         values = values.detach().to(torch.float64)
         n = values.shape[0]
-        labels = self._batch_labels(batch, n)
+        dev = values.device
+        labels = self._batch_labels(batch, n, dev)
         if self.neurons is None:
             self._start(values)
             spatial = activations[self.site].ndim > 2
@@ -226,15 +270,13 @@ class Selectivity:
             raise ValueError(
                 f"Site {self.site!r} changed from {self.neurons} to {values.shape[1]} neurons."
             )
-        dev = values.device
         if n == 0:
             return
+        # NaN/inf: recorded on the device, raised in result() (no host read per batch)
         low, high = values.amin(0), values.amax(0)  # NaN propagates
-        if not bool(torch.isfinite(low).all() and torch.isfinite(high).all()):
-            raise ValueError(
-                f"Site {self.site!r} produced NaN or infinite activations; check the model "
-                "and its inputs (selectivity needs finite values)."
-            )
+        if self.__dict__.get("_nonfinite") is None:
+            self._nonfinite = DeferredCheck()
+        self._nonfinite.record(~(torch.isfinite(low).all() & torch.isfinite(high).all()), 1)
         if self.grid is not None:
             self._rebin(self.grid.extend(low, high))
             bins = self.grid.bin(values)
@@ -245,25 +287,27 @@ class Selectivity:
         active = values > self.active_threshold
         table = self.tables["class"]
         if labels is None:
-            member = torch.zeros((n, 1), dtype=torch.int64)
+            member = torch.zeros((n, 1), dtype=torch.int64, device=dev)
         else:
-            top = int(labels.max())
-            if self.num_classes is not None and top >= self.num_classes:
-                raise ValueError(
-                    f"Label {top} is out of range for {self.num_classes} classes; pass "
-                    "classes= with every class, or fix the labels."
-                )
-            table.grow(top + 2)
+            if self.num_classes is None:  # classes unknown: the table grows (a host read)
+                table.grow(int(labels.max()) + 2)
+            else:  # checked in result(); out-of-range rows are left out meanwhile
+                top = labels.max()
+                self._track_first("_label_over", top, top >= self.num_classes)
+                labels = torch.where(labels < self.num_classes, labels, -1)
             member = (labels.clamp(min=-1) + 1).unsqueeze(1)
-        table.update(values, bins, active, member.to(dev))
+        table.update(values, bins, active, member)
         if self.attributes is not None:
-            attrs = self.attributes[batch.index.cpu()]
-            groups = torch.where(attrs >= 0, 2 * torch.arange(attrs.shape[1]) + attrs, -1)
-            self.tables["attribute"].update(values, bins, active, groups.to(dev))
-        self.neurons_per_image += torch.bincount(active.sum(1), minlength=values.shape[1] + 1)
+            table_a = self._table("attributes", dev)
+            attrs = table_a[batch.index.to(dev).clamp(0, max(table_a.shape[0] - 1, 0))]
+            offsets = 2 * torch.arange(attrs.shape[1], device=dev)
+            groups = torch.where(attrs >= 0, offsets + attrs, -1)
+            self.tables["attribute"].update(values, bins, active, groups)
+        counts = active.sum(1)
+        self.neurons_per_image.index_add_(0, counts, torch.ones_like(counts))
         if self.reservoirs is not None:
-            ids = batch.index.cpu().long()
-            lab = labels if labels is not None else torch.full((n,), -1, dtype=torch.int64)
+            ids = batch.index.to(dev, torch.int64)
+            lab = labels if labels is not None else torch.full_like(ids, -1)
             self.reservoirs[0].update(values.float(), ids)
             self.reservoirs[1].update(lab.unsqueeze(1), ids)
         self.seen += n
@@ -321,6 +365,12 @@ class Selectivity:
             self.reservoirs[0].merge(other.reservoirs[0])
             self.reservoirs[1].merge(other.reservoirs[1])
         self.seen += other.seen
+        for name in ("_index_over", "_label_over"):
+            if other.__dict__.get(name) is not None:
+                theirs = other.__dict__[name].to(self.neurons_per_image.device)
+                self._track_first(name, theirs, theirs >= 0)
+        if other.__dict__.get("_nonfinite") is not None and other._nonfinite.failed():
+            self._nonfinite = other._nonfinite
 
     # -- result ----------------------------------------------------------------------
 
@@ -335,6 +385,7 @@ class Selectivity:
         """The :class:`SelectivityResult` of everything seen so far (CPU tensors)."""
         if self.neurons is None:
             raise ValueError("Selectivity has seen no images; run it through interpret.scan first.")
+        self._check_ranges()
         self._check_complete(self.labels)
         self._check_complete(self.attributes)
         edges = self.grid.edges().cpu() if self.grid is not None else _fixed(self.edges).cpu()
@@ -352,7 +403,9 @@ class Selectivity:
             )
         sample = None
         if self.reservoirs is not None and self.reservoirs[0].items is not None:
-            vec, lab = self.reservoirs
+            vec, lab = (copy.deepcopy(r) for r in self.reservoirs)
+            for r in (vec, lab):
+                r.items, r.ids, r.keys = r.items.cpu(), r.ids.cpu(), r.keys.cpu()
             assert vec.items is not None and lab.items is not None  # filled together
             has_labels = bool((lab.items >= 0).any()) if lab.items.numel() else False
             sample = VectorSample(
