@@ -78,6 +78,7 @@ __all__ = [
     "resolve_sites",
     "scan",
     # the packages, imported on first use
+    "atlas",
     "core",
     "data",
     "deconvnet",

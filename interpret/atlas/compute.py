@@ -278,17 +278,17 @@ def best_accuracy(sel: SelectivityResult) -> tuple[Tensor, Tensor, Tensor]:
     Without classes: class ``-1``, accuracy NaN, label 0.
     """
     d = sel.num_neurons
-    if sel.classes is None:
+    if sel.per_class is None:
         return (
             torch.full((d,), -1),
             torch.full((d,), float("nan")),
             torch.zeros(d, dtype=torch.long),
         )
-    acc = sel.classes.classifier.balanced_accuracy.nan_to_num(-1.0)  # (G, D)
+    acc = sel.per_class.classifier.balanced_accuracy.nan_to_num(-1.0)  # (G, D)
     best = acc.argmax(0)
     cols = torch.arange(d)
-    accuracy = sel.classes.classifier.balanced_accuracy[best, cols]
-    return best, accuracy, sel.classes.labels.labels[best, cols].long()
+    accuracy = sel.per_class.classifier.balanced_accuracy[best, cols]
+    return best, accuracy, sel.per_class.labels.sign[best, cols].long()
 
 
 def _maximize_units(

@@ -89,7 +89,7 @@ def unit_facts(data: AtlasData, site: str, unit: int, summary: SiteSummary | Non
     top = sd.top
     rows = []
     for slot in range(top.k):
-        index = int(top.index[unit, slot])
+        index = int(top.image_index[unit, slot])
         if index < 0:
             continue
         item = data.item_names[index] if index < len(data.item_names) else f"#{index}"
@@ -97,18 +97,18 @@ def unit_facts(data: AtlasData, site: str, unit: int, summary: SiteSummary | Non
                      "y": int(top.y[unit, slot]), "x": int(top.x[unit, slot])})  # fmt: skip
     sel = sd.selectivity
     classes = hist = None
-    if sel.classes is not None:
+    if sel.per_class is not None:
         g = int(s.best_class[unit])
         classes = {
-            "names": [class_name(data, i) for i in range(len(sel.classes.names))],
-            "mean": [float(v) for v in sel.classes.mean[:, unit].nan_to_num(0.0)],
-            "count": [int(c) for c in sel.classes.count],
+            "names": [class_name(data, i) for i in range(len(sel.per_class.names))],
+            "mean": [float(v) for v in sel.per_class.mean[:, unit].nan_to_num(0.0)],
+            "count": [int(c) for c in sel.per_class.count],
         }
         hist = {
             "class": class_name(data, g),
             "edges": [float(e) for e in sel.edges[unit]],
-            "group": [int(v) for v in sel.classes.hist[g, unit, 1:-1]],
-            "rest": [int(v) for v in sel.classes.rest_hist[g, unit, 1:-1]],
+            "group": [int(v) for v in sel.per_class.hist[g, unit, 1:-1]],
+            "rest": [int(v) for v in sel.per_class.rest_hist[g, unit, 1:-1]],
         }
     sites = list(data.sites)
     i = sites.index(site)
@@ -148,7 +148,7 @@ def class_index(data: AtlasData, per_site: int = 5) -> dict[str, list[list]]:
     """``class name -> [[site, unit, accuracy], ...]``: the most selective units per class."""
     out: dict[str, list[list]] = {}
     for site, sd in data.sites.items():
-        cls = sd.selectivity.classes
+        cls = sd.selectivity.per_class
         if cls is None:
             continue
         for g in range(len(cls.names)):

@@ -75,8 +75,8 @@ def unit_strips(proj: TopProjectionsResult, preprocess: Any, cell: int = CELL) -
 
     Unfilled slots (fewer than ``k`` images) are white.
     """
-    n, k = proj.index.shape
-    filled = (proj.index >= 0).flatten()
+    n, k = proj.image_index.shape
+    filled = (proj.image_index >= 0).flatten()
     patches = proj.patches.flatten(0, 1).float()
     shown = preprocess.inverse(patches, clamp=True) if patches.shape[1] == len(preprocess.mean) \
         else patches.clamp(0, 1)  # fmt: skip

@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from interpret.core import Batch, Result, uniform_keys
-from interpret.core.frames import column, image_columns, make_frame, name_column
 from interpret.core.device import to_host, wait_for_copies
+from interpret.core.frames import column, image_columns, make_frame, name_column
 from interpret.embeddings._select import BestRows
 
 if TYPE_CHECKING:

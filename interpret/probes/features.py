@@ -23,8 +23,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from interpret.core import Batch, Result, uniform_keys
-from interpret.core.naming import renamed
 from interpret.core.device import to_host, wait_for_copies
+from interpret.core.naming import renamed
 
 __all__ = ["FeatureCollector", "ProbeFeatures", "POOLS", "pool_features"]
 

@@ -34,12 +34,12 @@ def test_saved_values_equal_the_analyzers(tiny_atlas, class_folder: Path) -> Non
         mine = saved.sites[site]
         for name in ("values", "index", "y", "x"):
             assert torch.equal(getattr(mine.top, name), getattr(top, name)), (site, name)
-        assert torch.equal(mine.selectivity.classes.hist, sel.classes.hist)
-        assert torch.equal(mine.selectivity.classes.labels.labels, sel.classes.labels.labels)
-        torch.testing.assert_close(mine.selectivity.classes.mean, sel.classes.mean)
-        acc = sel.classes.classifier.balanced_accuracy
+        assert torch.equal(mine.selectivity.per_class.hist, sel.per_class.hist)
+        assert torch.equal(mine.selectivity.per_class.labels.sign, sel.per_class.labels.sign)
+        torch.testing.assert_close(mine.selectivity.per_class.mean, sel.per_class.mean)
+        acc = sel.per_class.classifier.balanced_accuracy
         torch.testing.assert_close(
-            mine.selectivity.classes.classifier.balanced_accuracy, acc, equal_nan=True
+            mine.selectivity.per_class.classifier.balanced_accuracy, acc, equal_nan=True
         )
         assert mine.route == "reverse"  # chain_cnn: convolutions, ReLUs and max pools
     # what a unit page shows is these numbers
@@ -48,7 +48,7 @@ def test_saved_values_equal_the_analyzers(tiny_atlas, class_folder: Path) -> Non
     assert [r["value"] for r in card.facts["top"]] == top.values[3].tolist()
     page = tiny_atlas.page("features.4", 3).read_text()
     assert f"{top.values[3, 0].item():.4g}" in page
-    accuracy = results[4].classes.classifier.balanced_accuracy[:, 3]
+    accuracy = results[4].per_class.classifier.balanced_accuracy[:, 3]
     assert card.facts["best_class"] == CLASSES[int(accuracy.nan_to_num(-1).argmax())]
     assert card.facts["accuracy"] == pytest.approx(float(accuracy.nan_to_num(-1).max()))
     assert "<img" in card._repr_html_() and "data:image/" in card._repr_html_()

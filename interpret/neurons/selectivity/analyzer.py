@@ -405,8 +405,9 @@ class Selectivity:
         if self.reservoirs is not None and self.reservoirs[0].items is not None:
             vec, lab = (copy.deepcopy(r) for r in self.reservoirs)
             for r in (vec, lab):
+                assert r.items is not None  # the two reservoirs fill together
                 r.items, r.ids, r.keys = r.items.cpu(), r.ids.cpu(), r.keys.cpu()
-            assert vec.items is not None and lab.items is not None  # filled together
+            assert vec.items is not None and lab.items is not None
             has_labels = bool((lab.items >= 0).any()) if lab.items.numel() else False
             sample = VectorSample(
                 vectors=vec.items.clone(),
