@@ -15,7 +15,7 @@ pixel space.
 - :func:`plan_projection`: the route, rule and chain of a site, resolved once
   (:class:`ProjectionPlan`).
 - :func:`image_specificity`: how much a unit's top-k projections belong to their own
-  images (own-crop minus other-crop correlation with the crops' edge maps).
+  images (own-crop minus other-crop agreement, the projection read as a template).
 - :class:`TopActivations` (an analyzer for :func:`interpret.scan`) and
   :func:`project_top`: the top-9 per channel over a dataset with projections and patches.
 - :func:`evolution`, :func:`layer_filters`: Fig. 4 and Fig. 6 from training checkpoints.
@@ -55,7 +55,7 @@ from interpret.deconvnet.patches import crop_windows, receptive_windows, support
 from interpret.deconvnet.plan import ProjectionPlan, plan_projection
 from interpret.deconvnet.project import ProjectionResult, choose_route, project, project_units
 from interpret.deconvnet.reverse import ReverseRecord, record_chain, reverse_walk
-from interpret.deconvnet.specificity import edge_map, image_specificity, specificity_matrix
+from interpret.deconvnet.specificity import image_specificity, specificity_matrix
 from interpret.deconvnet.switches import Switches, SwitchRecord, record_switches, unpool
 from interpret.deconvnet.top import TopActivations, TopActivationsResult
 from interpret.deconvnet.top_projections import TopProjectionsResult, project_top
@@ -75,7 +75,6 @@ __all__ = [
     "TopProjectionsResult",
     "choose_route",
     "crop_windows",
-    "edge_map",
     "evolution",
     "find_rectifier_nodes",
     "image_specificity",

@@ -64,10 +64,10 @@ class TopProjectionsResult(Result):
         How the projections were made; ``input_size`` is ``(H, W)`` of the images.
     specificity:
         ``(n,)`` float64 image specificity per channel
-        (:func:`~interpret.deconvnet.specificity.image_specificity`: correlation of each
-        projection's magnitude with its own patch's edge map minus the mean with the
-        other patches'; near 0 = the same picture whatever the image; NaN with fewer
-        than two filled slots).
+        (:func:`~interpret.deconvnet.specificity.image_specificity`: cosine similarity
+        of each projection with its own centred patch minus the mean with the other
+        patches; near 0 = the same picture whatever the image; NaN with fewer than two
+        filled slots).
     rule:
         ``"deconvnet"`` or ``"guided"`` (guided backpropagation).
     """
