@@ -226,8 +226,8 @@ def plot_top(
     method = "guided backpropagation" if result.rule == "guided" else "deconvnet"
     specificity = float(result.specificity.nanmean()) if result.specificity.numel() else 0.0
     fig.suptitle(
-        f"Top-{k} activations at {result.site}, {method}: projections (left) and patches "
-        f"(right)\n{result.window} windows, {result.route} route; image specificity "
+        f"Top-{k} activations at {result.site}, {method}\nprojections (left), patches "
+        f"(right); {result.window} windows, {result.route} route\nimage specificity "
         f"{specificity:.3f}",
         fontsize=9,
     )
