@@ -10,6 +10,7 @@ skips or branches is refused rather than walked wrongly.
 from __future__ import annotations
 
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -164,11 +165,15 @@ def _geometry(name: str, module: nn.Module) -> tuple[tuple[int, int], ...] | Non
     )
 
 
-def receptive_field(model: nn.Module, site: str) -> ReceptiveField:
+def receptive_field(
+    model: nn.Module, site: str, layers: Sequence[tuple[str, nn.Module]] | None = None
+) -> ReceptiveField:
     """The exact receptive field of a unit of ``site`` in a chain CNN.
 
     Per axis, with effective kernel ``k' = d (k - 1) + 1``: ``size += (k' - 1) * jump``,
     ``offset -= padding * jump``, ``jump *= stride``, over the layers up to the site.
+    ``layers`` is ``chain_layers(model, site)`` where the caller has it already (it
+    traces the model); by default it is computed here.
 
     Example
     -------
@@ -178,7 +183,7 @@ def receptive_field(model: nn.Module, site: str) -> ReceptiveField:
     ReceptiveField(size=(8, 8), stride=(2, 2), offset=(-1, -1))
     """
     size, jump, offset = [1, 1], [1, 1], [0, 0]
-    for name, module in chain_layers(model, site):
+    for name, module in chain_layers(model, site) if layers is None else layers:
         geometry = _geometry(name, module)
         if geometry is None:
             continue

@@ -15,10 +15,10 @@ import torch
 from torch import Tensor, nn
 
 from interpret.core.device import to_host, wait_for_copies
-from interpret.core.receptive import chain_layers
 from interpret.core.scan import model_device
 from interpret.core.state import preserved_state
 from interpret.deconvnet.gradient import FunctionalPolicy, GradientPass
+from interpret.deconvnet.plan import ProjectionPlan
 from interpret.deconvnet.reverse import record_chain, reverse_walk
 from interpret.deconvnet.windowed import gather_window, reverse_walk_units
 
@@ -66,10 +66,9 @@ def _seeds(acts: Tensor, units: Tensor, mode: str, seed: SeedKind) -> tuple[Tens
 def compute_projections(
     model: nn.Module,
     inputs: Tensor,
-    site: str,
+    plan: ProjectionPlan,
     units: Tensor,
     mode: str,
-    route: str,
     rectifiers: tuple[type[nn.Module], ...],
     functional: FunctionalPolicy,
     seed: SeedKind,
@@ -78,6 +77,9 @@ def compute_projections(
 ) -> tuple[Tensor, Tensor, int]:
     """Projections of ``units`` (rows ``(image, channel, y, x)``), in unit order.
 
+    ``plan`` says the site, the route, the rule and (reverse walk) the chain, resolved
+    once by :func:`~interpret.deconvnet.plan.plan_projection`.
+
     Returns ``(projections, info, functional_count)``: ``(B, C, H, W)`` projections, or
     their crops to ``boxes`` (``(B, 4)`` equal-size ``(top, left, bottom, right)``
     windows, zero outside the image) when given; ``info`` rows are ``(image, channel, y,
@@ -85,19 +87,23 @@ def compute_projections(
     """
     device = model_device(model)
     projections, rows, functional_count = [], [], 0
+    route, site = plan.route, plan.site
     groups = _groups(units[:, 0], batch_size, by_image=route == "gradient")
-    layers = chain_layers(model, site) if route == "reverse" and groups else None
+    if route == "reverse" and plan.layers is None:
+        raise ValueError("A reverse-walk plan needs its chain; make it with plan_projection.")
     height, width = inputs.shape[-2:]
     with preserved_state(model):
         model.eval()
         for param in model.parameters():
             param.requires_grad_(False)
-        gradient = GradientPass(model, site, rectifiers, functional)
+        gradient = GradientPass(model, site, rectifiers, functional, rule=plan.rule)
         for group in groups:
             part = units[group]
             images, local = torch.unique(part[:, 0], return_inverse=True)
             if route == "reverse":  # one forward pass; the units walked in chunks
-                record = record_chain(model, inputs[images].to(device), site, rectifiers, layers)
+                record = record_chain(
+                    model, inputs[images].to(device), site, rectifiers, plan.layers, plan.rule
+                )
                 pieces = []
                 for chunk in torch.split(torch.arange(len(part)), batch_size):
                     proj, origin, info = _reverse_chunk(record, part[chunk], local[chunk], mode,

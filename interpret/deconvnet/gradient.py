@@ -9,6 +9,11 @@ site, a hook replaces the gradient it passes down by ``relu`` of the gradient it
 Everything else (convolutions, batch norm, additions, concatenations, pooling, SiLU)
 passes the signal back as its gradient, as Captum's ``Deconvolution`` does.
 
+Guided backpropagation (``rule="guided"``, Springenberg et al. 2015) differs in the same
+place only: the hook replaces the gradient a rectifier node passes down by ``relu`` of
+*that gradient* (the signal masked where the forward rectifier was off, then rectified),
+as Captum's ``GuidedBackprop`` does for ``nn.ReLU`` modules.
+
 Which rectifiers
     Module classes in ``rectifiers`` (default :data:`RELU_FAMILY`: ``nn.ReLU``,
     ``nn.ReLU6``, ``nn.LeakyReLU``). A rectifier module of another class (say
@@ -92,11 +97,22 @@ def find_rectifier_nodes(output: Tensor) -> list[tuple[Any, type[nn.Module]]]:
 
 
 def _rectify_hook(grad_inputs: tuple[Tensor | None, ...], grad_outputs: tuple[Tensor, ...]):
+    """Deconvnet: the node passes ``relu`` of the signal it got."""
     slots = [i for i, g in enumerate(grad_inputs) if g is not None]
     if len(slots) != 1:
         return None  # not a unary op: leave it alone (never reached for rectifier nodes)
     new = [None] * len(grad_inputs)
     new[slots[0]] = F.relu(grad_outputs[0])
+    return tuple(new)
+
+
+def _guided_hook(grad_inputs: tuple[Tensor | None, ...], grad_outputs: tuple[Tensor, ...]):
+    """Guided backpropagation: the node passes ``relu`` of its own gradient."""
+    slots = [i for i, g in enumerate(grad_inputs) if g is not None]
+    if len(slots) != 1:
+        return None
+    new: list[Tensor | None] = [None] * len(grad_inputs)
+    new[slots[0]] = F.relu(grad_inputs[slots[0]])  # type: ignore[arg-type]
     return tuple(new)
 
 
@@ -113,6 +129,8 @@ class GradientPass:
         ``k``-th call (0-based) of a module called several times.
     rectifiers, functional:
         See the module docstring.
+    rule:
+        ``"deconvnet"`` (rectify the signal) or ``"guided"`` (rectify the gradient).
     """
 
     model: nn.Module
@@ -120,8 +138,11 @@ class GradientPass:
     rectifiers: tuple[type[nn.Module], ...] = RELU_FAMILY
     functional: FunctionalPolicy = "raise"
     functional_found: list[str] = field(default_factory=list)
+    rule: str = "deconvnet"
 
     def __post_init__(self) -> None:
+        if self.rule not in ("deconvnet", "guided"):
+            raise ValueError(f"rule must be 'deconvnet' or 'guided', not {self.rule!r}.")
         if self.functional not in ("raise", "rectify", "gradient"):
             raise ValueError(
                 f"functional must be 'raise', 'rectify' or 'gradient', not {self.functional!r}."
@@ -197,7 +218,9 @@ class GradientPass:
                         continue
                 elif not issubclass(owner, self.rectifiers):
                     continue
-                node_hooks.add(node.register_hook(_rectify_hook))
+                node_hooks.add(
+                    node.register_hook(_guided_hook if self.rule == "guided" else _rectify_hook)
+                )
             self.functional_found = functional
             if functional and self.functional == "raise":
                 raise ValueError(

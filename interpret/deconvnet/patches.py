@@ -6,6 +6,8 @@ to the image; all windows of one call have one size so crops stack into one tens
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -15,14 +17,21 @@ from interpret.core.receptive import receptive_field
 __all__ = ["receptive_windows", "support_windows", "crop_windows"]
 
 
-def receptive_windows(model: nn.Module, site: str, y: Tensor, x: Tensor) -> Tensor:
+def receptive_windows(
+    model: nn.Module,
+    site: str,
+    y: Tensor,
+    x: Tensor,
+    layers: Sequence[tuple[str, nn.Module]] | None = None,
+) -> Tensor:
     """``(B, 4)`` int64: the exact receptive field of unit ``(y[b], x[b])`` of ``site``.
 
     Computed from the chain's kernels, strides, paddings and dilations
-    (:func:`interpret.core.receptive.receptive_field`); whole-map rows (``y = -1``)
-    get the field of unit ``(0, 0)``.
+    (:func:`interpret.core.receptive.receptive_field`; ``layers`` is the chain if
+    already resolved, e.g. a plan's); whole-map rows (``y = -1``) get the field of unit
+    ``(0, 0)``.
     """
-    field = receptive_field(model, site)
+    field = receptive_field(model, site, layers)
     rows = [field.box(max(int(a), 0), max(int(b), 0)) for a, b in zip(y.tolist(), x.tolist())]
     return torch.tensor(rows, dtype=torch.int64).reshape(-1, 4)
 

@@ -27,6 +27,7 @@ __all__ = [
     "stretch",
     "plot_projections",
     "plot_top",
+    "plot_top_pair",
     "plot_filters",
     "plot_evolution",
 ]
@@ -117,6 +118,40 @@ def plot_projections(
     return fig
 
 
+def plot_top_pair(
+    deconvnet: TopProjectionsResult,
+    guided: TopProjectionsResult,
+    *,
+    inverse: Inverse | None = None,
+    max_channels: int = 6,
+    fig: Any = None,
+) -> Any:
+    """The deconvnet's and guided backpropagation's top-k of the same units, side by side.
+
+    Each panel is :func:`plot_top` of one result (one channel block per row), titled with
+    its method and its mean image specificity.
+    """
+    from interpret.core.figures import new_figure
+
+    if not torch.equal(deconvnet.channels, guided.channels) or not torch.equal(
+        deconvnet.index, guided.index
+    ):
+        raise ValueError("The two results must hold the same units (same top-k, same channels).")
+    blocks = min(len(deconvnet.channels), max_channels)
+    k = deconvnet.values.shape[1]
+    side = max(1, int(round(k**0.5)))
+    while side * side < k:
+        side += 1
+    width = 2 * 0.75 * (2 * side + 0.65) + 0.4
+    height = 0.75 * (side + 0.35) * blocks + 1.2
+    fig = fig if fig is not None else new_figure(figsize=(width, height))
+    left, right = fig.subfigures(1, 2, wspace=0.02)
+    chosen = deconvnet.channels.tolist()[:max_channels]
+    plot_top(deconvnet, chosen, inverse=inverse, blocks_per_row=1, fig=left)
+    plot_top(guided, chosen, inverse=inverse, blocks_per_row=1, fig=right)
+    return fig
+
+
 def plot_top(
     result: TopProjectionsResult,
     channels: Sequence[int] | None = None,
@@ -173,6 +208,9 @@ def plot_top(
         title = fig.add_subplot(grid[r0 - 1, c0 : c0 + 2 * side + 1])
         title.axis("off")
         title.text(0.0, 0.0, f"channel {channel}", fontsize=8, va="bottom")
+        if result.specificity.numel():
+            title.text(1.0, 0.0, f"specificity {float(result.specificity[i]):.3f}", fontsize=7,
+                       va="bottom", ha="right")  # fmt: skip
         for j in range(side * side):
             for part, offset in (("projection", 0), ("patch", side + 1)):
                 ax = fig.add_subplot(grid[r0 + j // side, c0 + offset + j % side])
@@ -185,9 +223,12 @@ def plot_top(
                 else:
                     shown = _patch(result.patches[i, j], inside, inverse)
                 ax.imshow(_to_rgb(shown))
+    method = "guided backpropagation" if result.rule == "guided" else "deconvnet"
+    specificity = float(result.specificity.nanmean()) if result.specificity.numel() else 0.0
     fig.suptitle(
-        f"Top-{k} activations at {result.site}: projections (left) and patches (right); "
-        f"{result.window} windows, {result.route} route",
+        f"Top-{k} activations at {result.site}, {method}\nprojections (left), patches "
+        f"(right); {result.window} windows, {result.route} route\nimage specificity "
+        f"{specificity:.3f}",
         fontsize=9,
     )
     fig.text(0.5, 0.005, CONTRAST_NOTE, ha="center", fontsize=7)

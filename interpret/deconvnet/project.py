@@ -11,7 +11,13 @@ and transposed filters (:mod:`interpret.deconvnet.reverse`); ``"gradient"`` runs
 with rectified backward signals and works on any graph (:mod:`interpret.deconvnet.gradient`).
 On chain CNNs they agree to float rounding; ``"auto"`` takes the reverse walk where
 :func:`interpret.core.receptive.chain_layers` accepts the model and the gradient route
-otherwise.
+otherwise. The choice (and the chain) is made once, in a
+:class:`~interpret.deconvnet.plan.ProjectionPlan`, and passed down.
+
+Two rules: ``rule="deconvnet"`` (the paper; rectifiers pass ``relu`` of the signal) and
+``rule="guided"`` (guided backpropagation, Springenberg et al. 2015; rectifiers pass
+``relu`` of their gradient, so the forward ReLU mask applies as well). Both run on both
+routes; ``route="guided"`` is shorthand for ``rule="guided"``.
 """
 
 from __future__ import annotations
@@ -24,18 +30,17 @@ import torch
 from torch import Tensor, nn
 
 from interpret.core.capture import checked_forward
-from interpret.core.receptive import chain_layers
 from interpret.core.results import Result
 from interpret.core.scan import model_device
 from interpret.core.state import preserved_state
 from interpret.core.validate import check_finite, check_indices, check_model, check_real
 from interpret.deconvnet.engine import SeedKind, compute_projections
 from interpret.deconvnet.gradient import RELU_FAMILY, FunctionalPolicy
+from interpret.deconvnet.plan import ProjectionPlan, Route, Rule, choose_route, plan_projection
 
-__all__ = ["ProjectionResult", "project", "project_units", "choose_route"]
+__all__ = ["ProjectionResult", "Route", "Rule", "choose_route", "project", "project_units"]
 
 Mode = Literal["max", "map", "unit"]
-Route = Literal["auto", "reverse", "gradient"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,8 @@ class ProjectionResult(Result):
     projections:
         ``(B, C, H, W)`` reconstructions in input space (raw values; figures stretch
         contrast). Sign: that of the gradient of the seeded activations with every
-        rectifier's backward signal rectified (Captum ``Deconvolution``).
+        rectifier's backward signal rectified (Captum ``Deconvolution``); with
+        ``rule="guided"`` each rectifier's *gradient* rectified (Captum ``GuidedBackprop``).
     image:
         ``(B,)`` int64: row of ``inputs`` each projection belongs to.
     channel:
@@ -57,12 +63,15 @@ class ProjectionResult(Result):
     activation:
         ``(B,)`` the examined activation (for ``mode="map"``: the map's maximum).
     site, mode, route, seed:
-        What was projected and how (``mode`` is ``"units"`` for an explicit list).
+        What was projected and how (``mode`` is ``"units"`` for an explicit list;
+        ``route`` is ``"reverse"`` or ``"gradient"``).
     rectifiers:
         Names of the module classes rectified on the way down.
     functional_rectifiers:
         Rectifier ops found outside modules (gradient route; 0 for the reverse walk,
         which refuses them).
+    rule:
+        ``"deconvnet"`` or ``"guided"``.
     """
 
     projections: Tensor
@@ -77,27 +86,7 @@ class ProjectionResult(Result):
     seed: str
     rectifiers: tuple[str, ...]
     functional_rectifiers: int = 0
-
-
-def choose_route(model: nn.Module, site: str, route: Route = "auto") -> str:
-    """``"reverse"`` or ``"gradient"`` for ``site``; ``ValueError`` if ``route`` cannot run."""
-    if route not in ("auto", "reverse", "gradient"):
-        raise ValueError(f"route must be 'auto', 'reverse' or 'gradient', not {route!r}.")
-    if route == "gradient":
-        return route
-    if ":" in site or "#" in site:
-        if route == "reverse":
-            raise ValueError(
-                f"The reverse walk takes a plain module name, not {site!r}; use route='gradient'."
-            )
-        return "gradient"
-    try:
-        chain_layers(model, site)
-    except ValueError:
-        if route == "reverse":
-            raise
-        return "gradient"
-    return "reverse"
+    rule: str = "deconvnet"
 
 
 def project_units(
@@ -108,10 +97,12 @@ def project_units(
     *,
     mode: str = "units",
     route: Route = "auto",
+    rule: Rule = "deconvnet",
     rectifiers: tuple[type[nn.Module], ...] = RELU_FAMILY,
     functional: FunctionalPolicy = "raise",
     seed: SeedKind = "activation",
     batch_size: int = 64,
+    plan: ProjectionPlan | None = None,
 ) -> ProjectionResult:
     """Project each listed unit separately. Lower level of :func:`project`.
 
@@ -123,6 +114,13 @@ def project_units(
     mode:
         ``"units"``/``"unit"`` (the listed location), ``"max"`` (strongest location of
         the channel's map) or ``"map"`` (the whole map).
+    route, rule, rectifiers, functional, seed, batch_size:
+        As for :func:`project` (``seed="activation"`` by default, unlike Captum's unit
+        gradient: pass ``seed="one"`` to compare with Captum).
+    plan:
+        A :class:`~interpret.deconvnet.plan.ProjectionPlan` for ``site`` already made by
+        :func:`~interpret.deconvnet.plan.plan_projection`; ``route`` and ``rule`` are then
+        taken from it and the model is not traced again.
     """
     if mode not in ("units", "unit", "max", "map"):
         raise ValueError(f"mode must be 'max', 'map' or 'unit', not {mode!r}.")
@@ -139,9 +137,12 @@ def project_units(
     units = torch.as_tensor(units, dtype=torch.int64).reshape(-1, 4)
     if units.numel() and (units[:, 0].min() < 0 or units[:, 0].max() >= len(inputs)):
         raise ValueError(f"Unit image indices must lie in [0, {len(inputs)}).")
-    chosen_route = choose_route(model, site, route)
+    if plan is None:
+        plan = plan_projection(model, site, route, rule)
+    elif plan.site != site:
+        raise ValueError(f"The plan was made for {plan.site!r}, not {site!r}.")
     proj_all, info_all, functional_count = compute_projections(
-        model, inputs, site, units, mode, chosen_route, rectifiers, functional, seed, batch_size
+        model, inputs, plan, units, mode, rectifiers, functional, seed, batch_size
     )
     loc = info_all[:, :4].long()
     if mode == "map":
@@ -155,10 +156,11 @@ def project_units(
         activation=info_all[:, 4].to(inputs.dtype),
         site=site,
         mode=mode,
-        route=chosen_route,
+        route=plan.route,
         seed=seed,
         rectifiers=tuple(r.__name__ for r in rectifiers),
         functional_rectifiers=functional_count,
+        rule=plan.rule,
     )
 
 
@@ -172,12 +174,18 @@ def project(
     location: tuple[int, int] | None = None,
     units: Tensor | Sequence[Sequence[int]] | None = None,
     route: Route = "auto",
+    rule: Rule = "deconvnet",
     rectifiers: tuple[type[nn.Module], ...] = RELU_FAMILY,
     functional: FunctionalPolicy = "raise",
     seed: SeedKind = "activation",
     batch_size: int = 64,
 ) -> ProjectionResult:
-    """Deconvnet projections of activations of ``site`` down to pixel space.
+    """Deconvnet (or guided backpropagation) projections of activations of ``site``.
+
+    Each examined activation is seeded with *its own value* by default
+    (``seed="activation"``, as Zeiler & Fergus do), not with 1 as Captum's
+    ``NeuronDeconvolution``/``NeuronGuidedBackprop`` do: to compare with Captum, pass
+    ``seed="one"``. The two differ by the factor ``activation`` per projection.
 
     Parameters
     ----------
@@ -202,17 +210,26 @@ def project(
         Instead of ``channels``/``mode``: an explicit set of units, rows
         ``(image, channel, y, x)``, each projected on its own.
     route:
-        ``"auto"`` (reverse walk for chain CNNs, else gradient), ``"reverse"`` or
-        ``"gradient"``.
+        ``"auto"`` (reverse walk for chain CNNs, else gradient), ``"reverse"``,
+        ``"gradient"``, or ``"guided"`` (shorthand for ``rule="guided"``, route as for
+        ``"auto"``).
+    rule:
+        ``"deconvnet"`` (Zeiler & Fergus: each rectifier passes ``relu`` of the signal)
+        or ``"guided"`` (guided backpropagation, Springenberg et al. 2015: each rectifier
+        passes ``relu`` of its gradient, i.e. the signal masked where the forward
+        rectifier was off, then rectified; for ReLU6 the mask is ``0 < x < 6``). Both
+        rules run on both routes.
     rectifiers:
         Module classes whose backward signal is rectified (default ReLU, ReLU6,
-        LeakyReLU). Captum rectifies ``nn.ReLU`` only.
+        LeakyReLU). Captum's ``Deconvolution`` and ``GuidedBackprop`` rectify
+        ``nn.ReLU`` only (pass ``rectifiers=(nn.ReLU,)`` to match them on ReLU6 models).
     functional:
         What to do with functional rectifiers (``F.relu``): ``"raise"``, ``"rectify"``
         or ``"gradient"``; see :mod:`interpret.deconvnet.gradient`.
     seed:
-        ``"activation"`` seeds the deconvnet with the activation's value, as the paper
-        does; ``"one"`` with 1 (a gradient, as Captum's ``NeuronDeconvolution``). The
+        ``"activation"`` (default, *not* Captum's choice) seeds with the activation's
+        value, as the paper does; ``"one"`` seeds with 1, the unit gradient that
+        Captum's ``NeuronDeconvolution`` and ``NeuronGuidedBackprop`` compute. The
         projection is positively homogeneous in the seed, so they differ by the factor
         ``activation`` (and a non-positive activation gives zero or a sign flip with
         ``"activation"``).
@@ -247,14 +264,14 @@ def project(
         if table.ndim != 2 or table.shape[1] != 4:
             raise ValueError("units must be rows (image, channel, y, x), shape (B, 4).")
         return project_units(
-            model, inputs, site, table, mode="units", route=route, rectifiers=rectifiers,
-            functional=functional, seed=seed, batch_size=batch_size,
+            model, inputs, site, table, mode="units", route=route, rule=rule,
+            rectifiers=rectifiers, functional=functional, seed=seed, batch_size=batch_size,
         )  # fmt: skip
     if mode not in ("max", "map", "unit"):
         raise ValueError(f"mode must be 'max', 'map' or 'unit', not {mode!r}.")
     if (mode == "unit") != (location is not None):
         raise ValueError("mode='unit' needs location=(y, x); other modes take no location.")
-    route = choose_route(model, site, route)  # type: ignore[assignment]
+    plan = plan_projection(model, site, route, rule)  # the one trace of the model
     if channels is None:
         channels = list(range(_site_channels(model, inputs, site)))
     chans = torch.tensor(check_indices(channels, "channels"), dtype=torch.int64)
@@ -268,8 +285,8 @@ def project(
         1,
     )
     return project_units(
-        model, inputs, site, table, mode=mode, route=route, rectifiers=rectifiers,
-        functional=functional, seed=seed, batch_size=batch_size,
+        model, inputs, site, table, mode=mode, rectifiers=rectifiers, functional=functional,
+        seed=seed, batch_size=batch_size, plan=plan,
     )  # fmt: skip
 
 

@@ -8,7 +8,9 @@ are walked backwards, each replaced by its deconvnet counterpart:
 forward layer               deconvnet step (signal ``s`` at its output -> its input)
 ==========================  ===============================================================
 ``nn.MaxPool2d``            unpool: ``scatter_add`` of ``s`` at the recorded switches
-rectifier (``nn.ReLU``...)  rectify: ``relu(s)`` (whatever the sign of the forward input)
+rectifier (``nn.ReLU``...)  rectify: ``relu(s)`` (whatever the sign of the forward input);
+                            guided backpropagation: ``relu(s * f'(x))``, ``f'`` the
+                            rectifier's derivative at its recorded input ``x``
 ``nn.Conv2d``               filter: ``conv_transpose2d(s, W)`` with the layer's own weights,
                             stride, padding, dilation and groups; ``output_padding`` chosen
                             so the output has exactly the layer's input size; no bias
@@ -25,10 +27,13 @@ Captum's ``Deconvolution``/``NeuronDeconvolution`` (the gradient route,
 :mod:`interpret.deconvnet.gradient`). Bias terms are not used; non-rectifier
 nonlinearities (sigmoid, ZFNet's contrast normalisation) enter through their Jacobian,
 as in Captum. (The paper does not say how its deconvnet treats contrast normalisation.)
+With ``rule="guided"`` the rectifier step is ``relu`` of the rectifier's gradient
+(Springenberg et al. 2015), which equals Captum's ``GuidedBackprop``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +68,7 @@ class _Step:
     saved_input: Tensor | None = None
     switches: SwitchRecord | None = None
     lrn_factors: tuple[Tensor, Tensor] | None = None
+    derivative: Tensor | None = None  # guided: a rectifier's f'(x), like its input
 
 
 @dataclass
@@ -79,11 +85,25 @@ class ReverseRecord:
         their input.
     rectifiers:
         Module classes treated as rectifiers.
+    rule:
+        ``"deconvnet"`` or ``"guided"`` (rectifier steps then hold their derivative).
     """
 
     output: Tensor
     steps: list[_Step] = field(default_factory=list)
     rectifiers: tuple[type[nn.Module], ...] = ()
+    rule: str = "deconvnet"
+
+
+def _derivative(module: nn.Module, x: Tensor) -> Tensor:
+    """Elementwise derivative of a pointwise rectifier at ``x`` (autograd's own choice at
+    the kinks, so that guided backpropagation agrees with the gradient route)."""
+    leaf = x.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        # .forward: no hooks (this runs inside one); clone: in-place modules
+        out = module.forward(leaf.clone())
+        (grad,) = torch.autograd.grad(out.sum(), leaf)
+    return grad
 
 
 def _needs_input(module: nn.Module, rectifiers: tuple[type[nn.Module], ...]) -> bool:
@@ -165,7 +185,8 @@ def record_chain(
     images: Tensor,
     site: str,
     rectifiers: tuple[type[nn.Module], ...],
-    layers: list[tuple[str, nn.Module]] | None = None,
+    layers: Sequence[tuple[str, nn.Module]] | None = None,
+    rule: str = "deconvnet",
 ) -> ReverseRecord:
     """Run ``model`` on ``images`` up to ``site``, recording what the reverse walk needs.
 
@@ -181,8 +202,14 @@ def record_chain(
     rectifiers:
         Module classes whose deconvnet step is ``relu`` of the signal.
     layers:
-        ``chain_layers(model, site)`` if already known (it traces the model).
+        ``chain_layers(model, site)`` if already known (it traces the model), e.g.
+        ``plan_projection(model, site).layers``.
+    rule:
+        ``"deconvnet"``, or ``"guided"``: each rectifier's derivative at its input is
+        recorded for the guided step.
     """
+    if rule not in ("deconvnet", "guided"):
+        raise ValueError(f"rule must be 'deconvnet' or 'guided', not {rule!r}.")
     layers = chain_layers(model, site) if layers is None else layers
     if not layers:
         raise ValueError(f"No layer runs before {site!r}; nothing to project through.")
@@ -194,6 +221,12 @@ def record_chain(
     def pre_hook(step: _Step):
         def hook(_module: nn.Module, inputs: tuple[Any, ...]) -> None:
             step.saved_input = inputs[0].detach().clone()
+
+        return hook
+
+    def derivative_hook(step: _Step):
+        def hook(module: nn.Module, inputs: tuple[Any, ...]) -> None:
+            step.derivative = _derivative(module, inputs[0])
 
         return hook
 
@@ -214,6 +247,8 @@ def record_chain(
             for i, step in enumerate(steps):
                 if _needs_input(step.module, rectifiers):
                     hooks.add(step.module.register_forward_pre_hook(pre_hook(step)))
+                elif rule == "guided" and isinstance(step.module, rectifiers):
+                    hooks.add(step.module.register_forward_pre_hook(derivative_hook(step)))
                 hooks.add(step.module.register_forward_hook(post_hook(step, i == len(steps) - 1)))
             checked_forward(model, images)
             for step in steps:
@@ -225,7 +260,7 @@ def record_chain(
         hooks.undo()
     if "output" not in holder:
         raise ValueError(f"The forward pass never reached {site!r}.")
-    return ReverseRecord(holder["output"], steps, rectifiers)
+    return ReverseRecord(holder["output"], steps, rectifiers, rule)
 
 
 def _reverse_conv(step: _Step, signal: Tensor) -> Tensor:
@@ -273,6 +308,8 @@ def _reverse_step(step: _Step, signal: Tensor, image_index: Tensor, rectifiers) 
     if step.saved_input is not None:
         return _reverse_jacobian(step, signal, image_index)
     if isinstance(module, rectifiers):
+        if step.derivative is not None:  # guided backpropagation
+            return F.relu(signal * step.derivative[image_index])
         return F.relu(signal)
     if isinstance(module, nn.Conv2d):
         return _reverse_conv(step, signal.reshape(batch, *step.output_shape[1:]))

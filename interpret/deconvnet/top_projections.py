@@ -11,7 +11,10 @@ projection's support otherwise).
 On deep units of networks with batch norm and many rectifiers (EfficientNet-Lite0 past
 ``blocks.3``) deconvnet projections become low-frequency blobs centred on the unit that
 change little from unit to unit, as Mahendran & Vedaldi (2016, "Salient deconvolutional
-networks") found; the middle blocks show more structure.
+networks") found; the middle blocks show more structure. Guided backpropagation
+(``rule="guided"``) adds the forward ReLU mask and brings the image back; every result
+carries the :func:`~interpret.deconvnet.specificity.image_specificity` of its units, which
+says how much each projection belongs to its own image.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from interpret.core.results import Result
 from interpret.deconvnet.engine import compute_projections
 from interpret.deconvnet.gradient import RELU_FAMILY, FunctionalPolicy
 from interpret.deconvnet.patches import crop_windows, receptive_windows, support_windows
-from interpret.deconvnet.project import Route, choose_route
+from interpret.deconvnet.plan import Route, Rule, plan_projection
+from interpret.deconvnet.specificity import image_specificity
 from interpret.deconvnet.top import TopActivationsResult
 
 if TYPE_CHECKING:
@@ -66,6 +70,14 @@ class TopProjectionsResult(Result):
         ``(n, k, ph, pw)`` bool: window pixels that lie inside the image.
     site, route, window, rectifiers, functional_rectifiers, input_size:
         How the projections were made; ``input_size`` is ``(H, W)`` of the images.
+    specificity:
+        ``(n,)`` float64 image specificity per channel
+        (:func:`~interpret.deconvnet.specificity.image_specificity`: cosine similarity
+        of each projection with its own centred patch minus the mean with the other
+        patches; near 0 = the same picture whatever the image; NaN with fewer than two
+        filled slots).
+    rule:
+        ``"deconvnet"`` or ``"guided"`` (guided backpropagation).
     """
 
     channels: Tensor
@@ -83,6 +95,8 @@ class TopProjectionsResult(Result):
     rectifiers: tuple[str, ...]
     functional_rectifiers: int
     input_size: tuple[int, int]
+    specificity: Tensor
+    rule: str
 
     renamed_fields: ClassVar[dict[str, str]] = {"index": "image_index"}
     index = renamed("index", "image_index")
@@ -129,6 +143,7 @@ def project_top(
     *,
     channels: Sequence[int] | None = None,
     route: Route = "auto",
+    rule: Rule = "deconvnet",
     rectifiers: tuple[type[nn.Module], ...] = RELU_FAMILY,
     functional: FunctionalPolicy = "raise",
     batch_size: int = 64,
@@ -149,9 +164,9 @@ def project_top(
     channels:
         Channels to show (default all). The paper shows a random subset; choose one
         with a ``torch.Generator`` if you want that.
-    route, rectifiers, functional, batch_size:
-        As for :func:`interpret.deconvnet.project`. Each unit is seeded with its own
-        activation.
+    route, rule, rectifiers, functional, batch_size:
+        As for :func:`interpret.deconvnet.project` (``rule="guided"`` for guided
+        backpropagation). Each unit is seeded with its own activation.
     check:
         Verify that each re-computed activation equals the scanned value (catches a
         changed model, a shuffled loader or random augmentation).
@@ -189,19 +204,20 @@ def project_top(
     local = torch.searchsorted(images, index.clamp_min(0))
     slot = filled.nonzero()  # (m, 2): (channel row, slot)
     units = torch.stack([local[filled], chans[slot[:, 0]], ys[filled], xs[filled]], 1)
-    chosen = choose_route(model, top.site, route)
+    plan = plan_projection(model, top.site, route, rule)  # the one trace of the model
     n, k = index.shape
-    if chosen == "reverse":  # exact receptive fields; the walk computes only those
-        windows, kind = receptive_windows(model, top.site, units[:, 2], units[:, 3]), "receptive"
+    if plan.route == "reverse":  # exact receptive fields; the walk computes only those
+        windows = receptive_windows(model, top.site, units[:, 2], units[:, 3], plan.layers)
+        kind = "receptive"
         _check_size(windows, n, k, stack, max_bytes)
         proj_crops, info, functional_count = compute_projections(
-            model, stack, top.site, units, "units", chosen, rectifiers, functional,
-            "activation", batch_size, boxes=windows,
+            model, stack, plan, units, "units", rectifiers, functional, "activation",
+            batch_size, boxes=windows,
         )  # fmt: skip
     else:
         full, info, functional_count = compute_projections(
-            model, stack, top.site, units, "units", chosen, rectifiers, functional,
-            "activation", batch_size,
+            model, stack, plan, units, "units", rectifiers, functional, "activation",
+            batch_size,
         )  # fmt: skip
         windows, kind = support_windows(full, support_mass), "support"
         _check_size(windows, n, k, stack, max_bytes)
@@ -229,11 +245,13 @@ def project_top(
         patches=patches,
         inside=inside_all,
         site=top.site,
-        route=chosen,
+        route=plan.route,
         window=kind,
         rectifiers=tuple(r.__name__ for r in rectifiers),
         functional_rectifiers=functional_count,
         input_size=(int(height), int(width)),
+        specificity=image_specificity(projections, patches, inside_all, filled),
+        rule=plan.rule,
     )
 
 

@@ -219,6 +219,9 @@ def _window_step(step, signal, origin, size, image_index, rectifiers):
         inner = _channel_window_sum(signal * cross, n, (n - 1) // 2, n // 2)
         out = signal * scale - (2 * module.alpha * module.beta / n) * a * inner
         return out, origin, size
+    if step.derivative is not None:  # guided: the rectifier's derivative in the window
+        derivative = gather_window(step.derivative, image_index, origin, size)
+        return F.relu(signal * derivative), origin, size
     # pointwise steps act alike on a window and on the whole map
     return _reverse_step(step, signal, image_index, rectifiers), origin, size
 

@@ -1,10 +1,16 @@
-"""Deconvnet top-9 on the main model: switches where the path is a chain, else gradients."""
+"""Deconvnet top-9 on the main model: switches where the path is a chain, else gradients.
+
+A network without max pooling has no switches to carry the image into a deconvnet
+projection; there the section shows guided backpropagation of the same units beside it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from interpret.deconvnet import TopActivations, choose_route, project_top
+from torch import nn
+
+from interpret.deconvnet import TopActivations, project_top
 from interpret.report.sections import register
 from interpret.report.sections._common import ROUTE_WHY, choose_channels, display_inverse
 from interpret.report.sections.base import Bundle, Figure, Section, Table, check_params
@@ -15,27 +21,66 @@ PAPER = (
 )
 
 
+GUIDED = "guided:"
+"""Bundle key prefix of the guided-backpropagation twin of a site's top-k."""
+
+WHY_GUIDED = (
+    "Why they differ: without max pooling there are no switches to carry the image into "
+    "the deconvnet, so its projections are largely image-agnostic (Mahendran & Vedaldi "
+    "2016); guided backpropagation (Springenberg et al. 2015) also applies each forward "
+    "ReLU's mask and brings the image back."
+)
+SPECIFICITY = (
+    "Image specificity: per channel, the mean over its top-9 of the cosine similarity of "
+    "a projection with its own (mean-centred) patch minus that with the other eight "
+    "patches; about 0 when the nine projections are one picture."
+)
+
+
+def has_max_pooling(model: nn.Module) -> bool:
+    """Whether any max-pooling module (the deconvnet's switches) is in ``model``."""
+    pools = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AdaptiveMaxPool2d)
+    return any(isinstance(m, pools) for m in model.modules())
+
+
+def _specificity(proj: Any) -> str:
+    return f"{float(proj.specificity.nanmean()):.3f}"
+
+
 def top_figures(ctx: Any, source: str, result: Bundle, what: str) -> list[Figure]:
-    """One Fig.-2 block per site: projections beside their image patches."""
-    from interpret.deconvnet.plot import plot_top
+    """One Fig.-2 block per site: projections beside their image patches; where a guided
+    twin was computed (no max pooling), the deconvnet and guided side by side."""
+    from interpret.deconvnet.plot import plot_top, plot_top_pair
 
     inverse = display_inverse(ctx.source(source).model.preprocess)
     figures = []
     for site, proj in result.parts.items():
-        fig = plot_top(proj, inverse=inverse, blocks_per_row=2)
+        if site.startswith(GUIDED):
+            continue
         names = ctx.source(source).data.item_names
         first = [names[int(i)] for i in proj.image_index[:, 0].tolist() if int(i) >= 0]
-        figures.append(
-            Figure(
-                f"{what}: top-{proj.values.shape[1]} activations at {site}",
-                fig,
-                f"For each of {len(proj.channels)} channels (chosen at random among those that "
-                f"fire) the {proj.values.shape[1]} strongest activations over the data, each "
-                "from a different image, projected to pixel space (left) beside the image patch "
-                f"(right). Route: {proj.route}, because {ROUTE_WHY.get(proj.route, '-')}; "
-                f"windows: {proj.window}. Strongest images: {', '.join(dict.fromkeys(first))}.",
-            )
+        k = proj.values.shape[1]
+        common = (
+            f"For each of {len(proj.channels)} channels (chosen at random among those that "
+            f"fire) the {k} strongest activations over the data, each from a different "
+            "image, projected to pixel space (left) beside the image patch (right). Route: "
+            f"{proj.route}, because {ROUTE_WHY.get(proj.route, '-')}; windows: "
+            f"{proj.window}. Strongest images: {', '.join(dict.fromkeys(first))}. "
         )
+        guided = result.parts.get(GUIDED + site)
+        if guided is None:
+            fig = plot_top(proj, inverse=inverse, blocks_per_row=2)
+            caption = f"{common}Image specificity {_specificity(proj)}. {SPECIFICITY}"
+            figures.append(Figure(f"{what}: top-{k} activations at {site}", fig, caption))
+            continue
+        fig = plot_top_pair(proj, guided, inverse=inverse)
+        caption = (
+            f"{common}Left the deconvnet (image specificity {_specificity(proj)}), right "
+            f"guided backpropagation of the same units (image specificity "
+            f"{_specificity(guided)}). {WHY_GUIDED} {SPECIFICITY}"
+        )
+        title = f"{what}: top-{k} activations at {site}, deconvnet and guided backpropagation"
+        figures.append(Figure(title, fig, caption))
     return figures
 
 
@@ -43,14 +88,23 @@ def top_table(ctx: Any, source: str, result: Bundle) -> Table:
     names = ctx.source(source).data.item_names
     rows = []
     for site, proj in result.parts.items():
+        if site.startswith(GUIDED):
+            continue
+        guided = result.parts.get(GUIDED + site)
         for c, channel in enumerate(proj.channels.tolist()):
             index = int(proj.image_index[c, 0])
             rows.append(
-                [site, channel, float(proj.values[c, 0]), names[index] if index >= 0 else "-"]
+                [
+                    site,
+                    channel,
+                    float(proj.values[c, 0]),
+                    names[index] if index >= 0 else "-",
+                    round(float(proj.specificity[c]), 3),
+                    "-" if guided is None else round(float(guided.specificity[c]), 3),
+                ]
             )
-    return Table(
-        "Strongest activation per channel shown", ["site", "channel", "activation", "image"], rows
-    )
+    columns = ["site", "channel", "activation", "image", "specificity", "guided specificity"]
+    return Table("Strongest activation per channel shown", columns, rows)
 
 
 @register
@@ -66,10 +120,20 @@ class DeconvnetSection(Section):
         "max-pooling switches of each image, and the windows are the units' exact "
         "receptive fields; elsewhere (ResNets, Inception, EfficientNet) it takes the "
         "gradient route, autograd with rectified backward signals, which unpools through "
-        "the same switches. Each figure says which route it took."
+        "the same switches. Each figure says which route it took. A network without max "
+        "pooling has no switches, and its deconvnet projections are largely the same "
+        "picture whatever the image (Mahendran & Vedaldi 2016); there guided "
+        "backpropagation (Springenberg et al. 2015) of the same units is shown beside "
+        "them, each with its image specificity."
     )
-    defaults: dict[str, Any] = {"sites": None, "k": 9, "channels": 4, "route": "auto"}
-    version = 2
+    defaults: dict[str, Any] = {
+        "sites": None,
+        "k": 9,
+        "channels": 4,
+        "route": "auto",
+        "guided": "auto",
+    }
+    version = 3
 
     def params(self, ctx: Any) -> dict[str, Any]:
         params = check_params(self.name, self.defaults, ctx.config.section_params(self.name))
@@ -84,18 +148,25 @@ class DeconvnetSection(Section):
 
     def compute(self, ctx: Any, params: dict[str, Any], streamed: dict) -> Bundle:
         src = ctx.source("main")
+        model = src.model.model
+        if params["guided"] not in ("auto", True, False):
+            raise ValueError(
+                f"deconvnet: guided must be 'auto', true or false, not {params['guided']!r}."
+            )
+        guided = params["guided"] is True or (
+            params["guided"] == "auto" and not has_max_pooling(model)
+        )
         parts = {}
         for i, top in enumerate(streamed["main"]):
             channels = choose_channels(top.values, params["channels"], ctx.generator(i))
-            with ctx.stage(f"project {top.site}"):
-                parts[top.site] = project_top(
-                    src.model.model,
-                    src.data.dataset,
-                    top,
-                    channels=channels,
-                    route=choose_route(src.model.model, top.site, params["route"]),
-                    functional="rectify",
-                )
+            rules = ("deconvnet", "guided") if guided else ("deconvnet",)
+            for rule in rules:
+                with ctx.stage(f"project {top.site} ({rule})"):
+                    key = top.site if rule == "deconvnet" else GUIDED + top.site
+                    parts[key] = project_top(
+                        model, src.data.dataset, top, channels=channels, route=params["route"],
+                        rule=rule, functional="rectify",
+                    )  # fmt: skip
         return Bundle(parts)
 
     def figures(self, ctx: Any, params: dict[str, Any], result: Bundle) -> list[Figure]:
@@ -107,4 +178,4 @@ class DeconvnetSection(Section):
     def notes(self, ctx: Any, params: dict[str, Any], result: Bundle) -> list[str]:
         from interpret.deconvnet.plot import CONTRAST_NOTE
 
-        return [CONTRAST_NOTE]
+        return [CONTRAST_NOTE, SPECIFICITY]
