@@ -136,10 +136,15 @@ def project_feature(
     result: OcclusionResult,
     *,
     route: Literal["auto", "reverse", "gradient"] = "auto",
+    rule: Literal["deconvnet", "guided"] = "deconvnet",
     functional: Literal["raise", "rectify", "gradient"] = "raise",
 ) -> Any:
     """Fig. 7 (c): the deconvnet projection of each image's feature map of (b), seeded at
     its strongest activation (:func:`interpret.deconvnet.project`).
+
+    ``rule="guided"`` gives guided backpropagation instead (the forward ReLU mask too): the
+    picture to show for a network without max pooling, where the deconvnet has no switches
+    to carry the image and draws nearly the same pattern for every image.
 
     ``functional`` is :func:`interpret.deconvnet.project`'s policy for functional ReLUs on
     the gradient route (``"rectify"`` for ResNets, whose residual ReLUs are modules but
@@ -161,5 +166,12 @@ def project_feature(
          torch.zeros(n, dtype=torch.int64)], 1,
     )  # fmt: skip
     return project_units(
-        model, images, result.feature_site, units, mode="max", route=route, functional=functional
+        model,
+        images,
+        result.feature_site,
+        units,
+        mode="max",
+        route=route,
+        rule=rule,
+        functional=functional,
     )

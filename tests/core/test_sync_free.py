@@ -223,11 +223,6 @@ def test_scan_update_does_not_synchronize_per_batch(name):
 # ---- occlusion sweep, batched projections, activation maximization ----------------------
 
 
-@pytest.mark.xfail(
-    reason="the sync-free occlusion sweep lands with the occlusion branch (budget: 0 per "
-    "batch); flip to strict once merged",
-    strict=False,
-)
 def test_occlusion_sweep_does_not_synchronize_per_batch():
     net = chain_cnn()
     gen = torch.Generator().manual_seed(1)

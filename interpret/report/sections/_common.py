@@ -6,9 +6,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-__all__ = ["ROUTE_WHY", "choose_channels", "display_inverse", "stack_items"]
+__all__ = [
+    "GUIDED_WHY",
+    "ROUTE_WHY",
+    "choose_channels",
+    "display_inverse",
+    "has_max_pooling",
+    "stack_items",
+]
 
 ROUTE_WHY = {
     "reverse": "the path to the site is a chain, so the deconvnet walks it layer by layer "
@@ -19,6 +26,20 @@ ROUTE_WHY = {
     "just the same",
 }
 """Why a deconvnet projection took its route, for figure captions."""
+
+GUIDED_WHY = (
+    "without max pooling the deconvnet has no switches to carry the image and draws nearly "
+    "the same pattern for every image (Mahendran & Vedaldi 2016), so the projection is "
+    "guided backpropagation, which also applies each forward ReLU's mask (Springenberg et "
+    "al. 2015)"
+)
+"""Why a projection of a network without max pooling is guided backpropagation."""
+
+
+def has_max_pooling(model: nn.Module) -> bool:
+    """Whether any max-pooling module (the deconvnet's switches) is in ``model``."""
+    pools = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AdaptiveMaxPool2d)
+    return any(isinstance(m, pools) for m in model.modules())
 
 
 def display_inverse(preprocess: Any):

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch import nn
-
 from interpret.deconvnet import TopActivations, project_top
 from interpret.report.sections import register
-from interpret.report.sections._common import ROUTE_WHY, choose_channels, display_inverse
+from interpret.report.sections._common import (
+    ROUTE_WHY,
+    choose_channels,
+    display_inverse,
+    has_max_pooling,
+)
 from interpret.report.sections.base import Bundle, Figure, Section, Table, check_params
 
 PAPER = (
@@ -35,12 +38,6 @@ SPECIFICITY = (
     "a projection with its own (mean-centred) patch minus that with the other eight "
     "patches; about 0 when the nine projections are one picture."
 )
-
-
-def has_max_pooling(model: nn.Module) -> bool:
-    """Whether any max-pooling module (the deconvnet's switches) is in ``model``."""
-    pools = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AdaptiveMaxPool2d)
-    return any(isinstance(m, pools) for m in model.modules())
 
 
 def _specificity(proj: Any) -> str:

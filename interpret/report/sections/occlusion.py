@@ -9,7 +9,13 @@ import torch
 from interpret.occlusion import Occluder, occlusion_sensitivity
 from interpret.report.predictions import Predictions, informative_images
 from interpret.report.sections import register
-from interpret.report.sections._common import ROUTE_WHY, display_inverse, stack_items
+from interpret.report.sections._common import (
+    GUIDED_WHY,
+    ROUTE_WHY,
+    display_inverse,
+    has_max_pooling,
+    stack_items,
+)
 from interpret.report.sections.base import Bundle, Figure, Section, Table, check_params
 
 
@@ -55,7 +61,7 @@ class OcclusionSection(Section):
         "incremental": False,
         "route": "auto",
     }
-    version = 3
+    version = 4
 
     def skip_reason(self, ctx: Any) -> str | None:
         return ctx.class_skip_reason("main", needs="outputs")
@@ -125,11 +131,13 @@ class OcclusionSection(Section):
             "boxes": _box_stats(ctx, result, [i for i, _, _ in picks]),
         }
         if result.feature_site is not None:
-            route = choose_route(src.model.model, result.feature_site, params["route"])
+            model = src.model.model
+            route = choose_route(model, result.feature_site, params["route"])
+            rule = "deconvnet" if has_max_pooling(model) else "guided"
             parts["projection"] = project_feature(
-                src.model.model, images, result, route=route, functional="rectify"
+                model, images, result, route=route, rule=rule, functional="rectify"
             )
-            info["route"] = route
+            info["route"], info["rule"] = route, rule
         return Bundle(parts, info)
 
     def figures(self, ctx: Any, params: dict[str, Any], bundle: Bundle) -> list[Figure]:
@@ -153,6 +161,8 @@ class OcclusionSection(Section):
             )
             if route is not None:
                 caption += f" (c) {route} route: {ROUTE_WHY[route]}."
+            if info.get("rule") == "guided":
+                caption += f" (c) is guided: {GUIDED_WHY}."
             box = info.get("boxes", {}).get(str(row))
             if box is not None:
                 caption += (
