@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 from atlas_cdp import Browser
-from atlas_helpers import REPORT
+from atlas_helpers import CHROMIUM_FLAGS, find_chromium
 
 
 @pytest.fixture
 def browser(tmp_path: Path):
-    binary = REPORT._chromium()
+    binary = find_chromium()
     if binary is None:
         pytest.skip("Chromium is not installed (scripts/install-browser.sh installs it).")
-    opened = Browser(binary, REPORT.CHROMIUM_FLAGS, tmp_path / "profile")
+    opened = Browser(binary, CHROMIUM_FLAGS, tmp_path / "profile")
     try:
         yield opened
     finally:

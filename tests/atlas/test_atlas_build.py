@@ -32,7 +32,7 @@ def test_saved_values_equal_the_analyzers(tiny_atlas, class_folder: Path) -> Non
     results = scan(model.model, data.dataset, analyzers, batch_size=7, progress=False)
     for site, top, sel in zip(SITES, results[:3], results[3:]):
         mine = saved.sites[site]
-        for name in ("values", "index", "y", "x"):
+        for name in ("values", "image_index", "y", "x"):
             assert torch.equal(getattr(mine.top, name), getattr(top, name)), (site, name)
         assert torch.equal(mine.selectivity.per_class.hist, sel.per_class.hist)
         assert torch.equal(mine.selectivity.per_class.labels.sign, sel.per_class.labels.sign)

@@ -164,4 +164,4 @@ def test_files_saved_before_the_neurons_rooms_still_load(tmp_path, selectivity):
     loaded = load_result(tmp_path / "old.pt")
     assert type(loaded) is type(selectivity)
     assert torch.equal(loaded.hist, selectivity.hist)
-    assert loaded.classes.classifier.threshold.equal(selectivity.classes.classifier.threshold)
+    assert loaded.per_class.classifier.threshold.equal(selectivity.per_class.classifier.threshold)
