@@ -134,7 +134,7 @@ def plot_top_pair(
     from interpret.core.figures import new_figure
 
     if not torch.equal(deconvnet.channels, guided.channels) or not torch.equal(
-        deconvnet.index, guided.index
+        deconvnet.image_index, guided.image_index
     ):
         raise ValueError("The two results must hold the same units (same top-k, same channels).")
     blocks = min(len(deconvnet.channels), max_channels)

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_gpu_check_dry_run_prints_one_json_line_per_bench():
-    venv = Path(sys.executable).resolve().parent.parent
+    venv = Path(sys.prefix)  # the running venv (sys.executable may link to the base Python)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     run = subprocess.run(
         ["make", "-s", "gpu-check-run", "DEVICE=cpu", f"VENV={venv}"],
