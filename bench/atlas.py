@@ -28,7 +28,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import best_time, ratio, report  # noqa: E402
+from _common import best_time, parse, ratio, report  # noqa: E402
 
 from interpret import scan  # noqa: E402
 from interpret.atlas.builder import _write_pages, _write_pictures, default_data  # noqa: E402
@@ -52,11 +52,10 @@ def cpu_once(fn):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-images", type=int, default=None, help="fewer images (quick run)")
     parser.add_argument("--repeats", type=int, default=2)
-    args = parser.parse_args()
+    args = parse(parser, quick={"max_images": 12, "repeats": 1})
     torch.set_num_threads(1)
     device = torch.device(args.device)
     loaded = resolve_model("efficientnet_lite0", device=device)

@@ -28,7 +28,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "reference"))
-from _common import report  # noqa: E402
+from _common import parse, report  # noqa: E402
 from lite1_referee import lite1, lite1_ranks  # noqa: E402 (the test's referee)
 
 from interpret.core import load_result  # noqa: E402
@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument(
         "--longer-steps", type=int, default=128, help="class_steps of the longer run"
     )
-    args = parser.parse_args()
+    args = parse(parser, quick={"longer_steps": 4})  # --device: the images are made on the CPU
     torch.set_num_threads(1)
     referee = lite1()
     with tempfile.TemporaryDirectory() as tmp:

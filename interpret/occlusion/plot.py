@@ -119,7 +119,9 @@ def plot_sensitivity(
         proj = proj.detach().double().cpu()
         lim = float(torch.quantile(proj.abs().flatten(), 0.995)) or 1.0  # contrast stretch
         axes[2].imshow(_rgb(proj / (2 * lim) + 0.5, lambda x: x))
-        axes[2].set_title("(c) deconvnet projection", fontsize=9)
+        rule = getattr(projection, "rule", "deconvnet")
+        name = "guided backpropagation" if rule == "guided" else "deconvnet projection"
+        axes[2].set_title(f"(c) {name}", fontsize=9)
     else:
         axes[2].text(0.5, 0.5, "no projection given", ha="center", va="center")
         axes[2].set_title("(c)", fontsize=9)

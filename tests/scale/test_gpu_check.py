@@ -26,7 +26,7 @@ def test_gpu_check_dry_run_prints_one_json_line_per_bench():
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     lines = run.stdout.splitlines()
-    ran = [line.split()[1] for line in lines if line.startswith("== ") and "--quick" in line]
+    ran = [line.split()[1] for line in lines if line.startswith("== ") and line.endswith("--quick")]
     results = [json.loads(line) for line in lines if line.startswith("{")]
     assert len(ran) >= 8 and len(results) == len(ran), run.stdout[-3000:]
     assert all("--device cpu" in line for line in lines if line.startswith("== bench/s"))

@@ -61,7 +61,7 @@ class OcclusionSection(Section):
         "incremental": False,
         "route": "auto",
     }
-    version = 4
+    version = 5
 
     def skip_reason(self, ctx: Any) -> str | None:
         return ctx.class_skip_reason("main", needs="outputs")
@@ -134,9 +134,17 @@ class OcclusionSection(Section):
             model = src.model.model
             route = choose_route(model, result.feature_site, params["route"])
             rule = "deconvnet" if has_max_pooling(model) else "guided"
-            parts["projection"] = project_feature(
+            projection = project_feature(
                 model, images, result, route=route, rule=rule, functional="rectify"
             )
+            if rule == "guided" and not bool(projection.projections.flatten(1).any(1).all()):
+                # The strongest unit sits at a capped rectifier's ceiling (ReLU6 at 6): the
+                # forward mask passes nothing back, so guided backpropagation is blank.
+                rule, info["saturated"] = "deconvnet", True
+                projection = project_feature(
+                    model, images, result, route=route, rule=rule, functional="rectify"
+                )
+            parts["projection"] = projection
             info["route"], info["rule"] = route, rule
         return Bundle(parts, info)
 
@@ -163,6 +171,12 @@ class OcclusionSection(Section):
                 caption += f" (c) {route} route: {ROUTE_WHY[route]}."
             if info.get("rule") == "guided":
                 caption += f" (c) is guided: {GUIDED_WHY}."
+            if info.get("saturated"):
+                caption += (
+                    " (c) is the deconvnet: the strongest unit sits at its rectifier's cap "
+                    "(ReLU6 at 6), where the forward mask of guided backpropagation passes "
+                    "nothing back."
+                )
             box = info.get("boxes", {}).get(str(row))
             if box is not None:
                 caption += (
