@@ -2,8 +2,9 @@
 
 An executed tutorial whose cells showed a progress widget carries the widget state, and
 nbconvert's template then adds a script that loads ``embed-amd.js`` of
-``@jupyter-widgets/html-manager`` from unpkg.com when the page opens. A static page cannot run the widget anyway (its text form is kept), so the
-script is dropped; offline, it would only log an error.
+``@jupyter-widgets/html-manager`` from unpkg.com when the page opens. A static page cannot
+run the widget anyway (its text form is kept), so that script is dropped; offline it
+would only log an error.
 """
 
 from __future__ import annotations
