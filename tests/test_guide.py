@@ -46,7 +46,9 @@ def _photos(folder: Path) -> None:
 def small(code: str) -> str:
     """The guide's report commands at 64 pixels (the model's 224 otherwise): the same
     sections on the same data, in seconds rather than minutes on a CPU."""
-    return re.sub(r"^(interpret report .*)$", r"\1 --image-size 64", code, flags=re.MULTILINE)
+    return re.sub(
+        r"^(interpret (?:report|atlas) .*)$", r"\1 --image-size 64", code, flags=re.MULTILINE
+    )
 
 
 def _shell_env() -> dict[str, str]:
