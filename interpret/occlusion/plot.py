@@ -120,8 +120,8 @@ def plot_sensitivity(
         lim = float(torch.quantile(proj.abs().flatten(), 0.995)) or 1.0  # contrast stretch
         axes[2].imshow(_rgb(proj / (2 * lim) + 0.5, lambda x: x))
         rule = getattr(projection, "rule", "deconvnet")
-        name = "guided backpropagation" if rule == "guided" else "deconvnet projection"
-        axes[2].set_title(f"(c) {name}", fontsize=9)
+        drawn = "guided backpropagation" if rule == "guided" else "deconvnet projection"
+        axes[2].set_title(f"(c) {drawn}", fontsize=9)
     else:
         axes[2].text(0.5, 0.5, "no projection given", ha="center", va="center")
         axes[2].set_title("(c)", fontsize=9)
