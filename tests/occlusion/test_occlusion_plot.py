@@ -35,6 +35,7 @@ def test_fig7_panels_legend_and_occluder(sweep) -> None:
     image_axes = [ax for ax in fig.axes if ax.get_title()]
     titles = [ax.get_title() for ax in image_axes]
     assert [t[:3] for t in titles] == ["(a)", "(b)", "(c)", "(d)", "(e)"]
+    assert titles[2] == "(c) deconvnet projection"  # a bare tensor: no rule recorded
     assert names[int(res.target[1])] in titles[3]
     assert f"map {int(res.feature_channel[1])}" in titles[1]
     legend = image_axes[4].get_legend()
@@ -88,3 +89,13 @@ def test_correspondence_figures() -> None:
     means = [res.statistic(p, "features.2")[0] for p in parts]
     assert any(np.allclose(np.asarray(line.get_ydata(), dtype=float), means) for line in lines)
     plt.close(fig)
+
+
+def test_fig7_panel_c_names_guided_backpropagation(sweep) -> None:
+    from interpret.occlusion import project_feature
+
+    net, images, res = sweep
+    guided = project_feature(net, images, res, rule="guided")
+    fig = plot_sensitivity(res, images, index=0, projection=guided)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles[2] == "(c) guided backpropagation"
