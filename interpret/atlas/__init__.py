@@ -7,7 +7,9 @@ unit's top-9 with the deconvnet, optionally optimizes feature visualizations, an
 ``index.html``, ``<site>/index.html`` (every unit as a thumbnail, sortable and
 filterable) and ``<site>/<unit>.html`` (one stable URL per unit), with a search over
 unit ids and class names. Everything works from ``file://``. The numbers are kept in
-``data/atlas.pt`` so the pages can be drawn again (``build(out, rebuild=True)``).
+``data/atlas.pt`` so the pages can be drawn again (``build(out, rebuild=True)``) and
+more units given feature visualizations without a new scan
+(``build(out, model, extend=True, maximize="blocks.5:3,7,9")``).
 
 Example
 -------
@@ -33,6 +35,7 @@ _WHERE = {
     "default_sites": "compute",
     "CorrelationResult": "correlation",
     "UnitCorrelation": "correlation",
+    "parse_maximize": "visualizations",
     "Atlas": "view",
     "UnitCard": "view",
     "open_atlas": "view",
@@ -65,4 +68,5 @@ __all__ = [
     "default_data",
     "default_sites",
     "open_atlas",
+    "parse_maximize",
 ]

@@ -10,7 +10,10 @@
    or interruption the temporary folder is removed and an earlier atlas stays as it was.
 
 ``build(out, rebuild=True)`` draws the pages again from ``data/`` and ``img/`` without
-computing anything.
+computing anything; ``build(out, model, extend=True, maximize=...)`` adds feature
+visualizations of more units without a scan (:mod:`interpret.atlas.extend`). Under
+``torch.distributed`` the scan is sharded and the rest runs on rank 0
+(:mod:`interpret.atlas.ranks`).
 """
 
 from __future__ import annotations
@@ -25,17 +28,30 @@ from typing import Any
 
 from torch.utils.data import Dataset
 
-from interpret.atlas.compute import MAX_UNITS, AtlasData, Computed, compute_atlas, default_sites
+from interpret.atlas.compute import (
+    MAX_UNITS,
+    AtlasData,
+    Computed,
+    _example,
+    check_sites,
+    default_sites,
+    finish_atlas,
+    scan_atlas,
+)
+from interpret.atlas.extend import plan_extension, write_extension
 from interpret.atlas.facts import class_index, folder, site_summary, unit_facts
 from interpret.atlas.images import (
     image_format,
     sprite,
     thumbnails,
     unit_strips,
+    visualization_picture,
     write_image,
 )
 from interpret.atlas.pages import index_page, search_js, site_page, unit_page
+from interpret.atlas.ranks import on_lead
 from interpret.atlas.view import Atlas
+from interpret.atlas.visualizations import Spec, maximize_units, parse_maximize
 
 __all__ = ["MARKER", "build", "atlas"]
 
@@ -43,7 +59,7 @@ MARKER = ".interpret-atlas"
 """File that marks a folder as an atlas (only such folders are replaced)."""
 
 
-def _check_out(out: Path, rebuild: bool) -> None:
+def _check_out(out: Path, reuse: str | None) -> None:
     """The report's rule (:mod:`interpret.report.pipeline`) with the atlas's marker."""
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out} exists and is not a folder; choose another output folder.")
@@ -52,8 +68,8 @@ def _check_out(out: Path, rebuild: bool) -> None:
             f"{out} is a folder that holds other files and no earlier atlas; choose a new "
             "or empty output folder (an atlas replaces its folder)."
         )
-    if rebuild and not (out / "data" / "atlas.pt").is_file():
-        raise ValueError(f"{out} holds no atlas to rebuild (no data/atlas.pt); build one first.")
+    if reuse and not (out / "data" / "atlas.pt").is_file():
+        raise ValueError(f"{out} holds no atlas to {reuse} (no data/atlas.pt); build one first.")
 
 
 class _Labelled(Dataset):
@@ -115,17 +131,23 @@ def build(
     weights: str | None = None,
     sites: Sequence[str] | None = None,
     max_units: int = MAX_UNITS,
-    maximize: str = "auto",
+    maximize: Spec = "auto",
     k: int = 9,
     batch_size: int = 32,
     image_size: int | None = None,
     max_images: int | None = None,
     device: str = "cpu",
     rebuild: bool = False,
+    extend: bool = False,
     progress: bool = False,
     log: Callable[[str], None] | None = None,
 ) -> Atlas:
     """Write the unit atlas of ``model`` over ``data`` to the folder ``out``.
+
+    Under ``torch.distributed`` (an initialised group of several ranks) every rank calls
+    ``build`` with the same arguments: the scan is sharded, and projections, feature
+    visualizations and writing run on rank 0 alone; every rank returns the same
+    :class:`Atlas` (see :mod:`interpret.atlas.ranks`).
 
     Parameters
     ----------
@@ -142,11 +164,16 @@ def build(
         Refuse sites with more units (``ValueError`` naming the site and its count).
     maximize:
         Feature visualizations: ``"none"``, ``"auto"`` (the 8 most selective units per
-        site on the CPU, 16 on a GPU) or ``"all"``.
+        site on the CPU, 16 on a GPU), ``"all"``, or units: ``"blocks.5:3,7,9"``,
+        ``"blocks.5:0-15;blocks.6:all"``, ``{"blocks.5": [3, 7, 9]}``.
     k:
         Dataset crops per unit.
     rebuild:
         Draw the pages again from the saved ``data/`` and ``img/`` (no model, no scan).
+    extend:
+        Add the feature visualizations that ``maximize`` names and the atlas lacks
+        (:mod:`interpret.atlas.extend`): needs ``model`` (default: the name the atlas
+        saved) and ``weights`` as for the build, reads no data, runs no scan.
 
     Returns
     -------
@@ -155,44 +182,99 @@ def build(
         ``atlas.seconds`` holds the wall time of each stage.
     """
     out = Path(out)
-    _check_out(out, rebuild)
+    if rebuild and extend:
+        raise ValueError("Pass rebuild or extend, not both (extend draws every page again).")
+    _check_out(out, "rebuild" if rebuild else "extend" if extend else None)
     say = log or (lambda message: None)
     seconds: dict[str, float] = {}
-    if not rebuild:
-        start = time.perf_counter()
-        loaded, dataset, name, items, classes = _resolve(
-            model, data, weights, image_size, max_images, device
-        )
-        if sites is None:
-            from interpret.atlas.compute import _example
+    if rebuild:
+        return on_lead(lambda: _write(out, seconds, say, lambda tmp: _copy_saved(out, tmp)))
+    if extend:
+        return on_lead(lambda: _extend(out, model, weights, image_size, device, maximize,
+                                       seconds, say))  # fmt: skip
+    start = time.perf_counter()
+    loaded, dataset, name, items, classes = _resolve(
+        model, data, weights, image_size, max_images, device
+    )
+    example = _example(dataset).to(loaded.device)
+    if sites is None:
+        sites = default_sites(loaded.model, example, max_units)
+    shapes = check_sites(loaded.model, example, list(sites), max_units)
+    if parse_maximize(maximize) != "auto":  # unknown sites or units fail before the scan
+        maximize_units(maximize, shapes, [], loaded.device)
+    seconds["load"] = time.perf_counter() - start
+    scanned = scan_atlas(loaded.model, dataset, list(sites), class_names=classes, k=k,
+                         batch_size=batch_size, max_units=max_units, progress=progress)  # fmt: skip
 
-            sites = default_sites(loaded.model, _example(dataset).to(loaded.device), max_units)
-        seconds["load"] = time.perf_counter() - start
+    def fill(tmp: Path) -> AtlasData:
+        computed = finish_atlas(
+            loaded.model, dataset, scanned, preprocess=loaded.preprocess, class_names=classes,
+            k=k, batch_size=batch_size, max_units=max_units, maximize=maximize,
+            names=(loaded.name, name, tuple(items)),
+        )  # fmt: skip
+        seconds.update(computed.seconds)
+        say(f"scan {computed.seconds['scan']:.1f} s, projections "
+            f"{computed.seconds['projections']:.1f} s")  # fmt: skip
+        start = time.perf_counter()
+        _write_pictures(computed, loaded.preprocess, tmp)
+        seconds["pictures"] = time.perf_counter() - start
+        (tmp / "data").mkdir()
+        computed.data.save(tmp / "data" / "atlas.pt")
+        return computed.data
+
+    return on_lead(lambda: _write(out, seconds, say, fill))
+
+
+def _copy_saved(out: Path, tmp: Path) -> AtlasData:
+    shutil.copytree(out / "data", tmp / "data")
+    shutil.copytree(out / "img", tmp / "img")
+    return AtlasData.load(tmp / "data" / "atlas.pt")
+
+
+def _extend(
+    out: Path,
+    model: str | None,
+    weights: str | None,
+    image_size: int | None,
+    device: str,
+    maximize: Spec,
+    seconds: dict[str, float],
+    say: Callable[[str], None],
+) -> Atlas:
+    from interpret.models.resolve import resolve_model
+
+    def load(saved_name: str) -> Any:
+        return resolve_model(model or saved_name, weights, image_size=image_size or 224,
+                             device=device)  # fmt: skip
+
+    start = time.perf_counter()
+    ext = plan_extension(out, maximize, load)
+    seconds["load"] = time.perf_counter() - start
+    if not ext.count:
+        say("every unit named already has a feature visualization; drawing the pages again")
+
+    def fill(tmp: Path) -> AtlasData:
+        data = _copy_saved(out, tmp)
+        return write_extension(ext, tmp, seconds, say) if ext.count else data
+
+    return _write(out, seconds, say, fill)
+
+
+def _write(
+    out: Path,
+    seconds: dict[str, float],
+    say: Callable[[str], None],
+    fill: Callable[[Path], AtlasData],
+) -> Atlas:
+    """``fill(tmp)`` writes ``data/`` and ``img/`` into a temporary sibling of ``out``;
+    then the pages, the marker, and the swap into place (nothing left on failure)."""
     created = _missing_parents(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
-        if rebuild:
-            shutil.copytree(out / "data", tmp / "data")
-            shutil.copytree(out / "img", tmp / "img")
-            data_ = AtlasData.load(tmp / "data" / "atlas.pt")
-        else:
-            computed = compute_atlas(
-                loaded.model, dataset, list(sites), preprocess=loaded.preprocess,
-                class_names=classes, k=k, batch_size=batch_size, max_units=max_units,
-                maximize=maximize, progress=progress, names=(loaded.name, name, tuple(items)),
-            )  # fmt: skip
-            seconds.update(computed.seconds)
-            say(f"scan {computed.seconds['scan']:.1f} s, projections "
-                f"{computed.seconds['projections']:.1f} s")  # fmt: skip
-            data_ = computed.data
-            start = time.perf_counter()
-            _write_pictures(computed, loaded.preprocess, tmp)
-            seconds["pictures"] = time.perf_counter() - start
-            (tmp / "data").mkdir()
-            data_.save(tmp / "data" / "atlas.pt")
+        data = fill(tmp)
         start = time.perf_counter()
-        _write_pages(data_, tmp, seconds)
+        _write_pages(data, tmp, seconds)
         seconds["pages"] = time.perf_counter() - start
         (tmp / MARKER).write_text("interpret atlas\n", encoding="utf-8")
         _swap_into_place(tmp, out)
@@ -203,7 +285,7 @@ def build(
                 parent.rmdir()
         raise
     say(f"wrote {out / 'index.html'}")
-    return Atlas(out, data_, seconds)
+    return Atlas(out, data, seconds)
 
 
 atlas = build
@@ -222,12 +304,9 @@ def _write_pictures(computed: Computed, preprocess: Any, tmp: Path) -> None:
         images = computed.visualizations.get(site)
         maximized = computed.data.sites[site].maximized.tolist()
         if images is not None:
-            from interpret.atlas.images import _resize, _to_uint8
-
             for unit, image in zip(maximized, images):
                 fv[unit] = image
-                big = _to_uint8(_resize(image[None], 128)[0])
-                write_image(place / f"fv{unit}.{fmt}", big, fmt)
+                write_image(place / f"fv{unit}.{fmt}", visualization_picture(image), fmt)
         write_image(place / f"sprite.{fmt}", sprite(thumbnails(strips, fv)), fmt)
 
 

@@ -31,14 +31,21 @@ def add_atlas_parser(sub: Any, add_model_args: Callable[[argparse.ArgumentParser
     )
     p.add_argument(
         "--maximize",
-        choices=("none", "auto", "all"),
         default="auto",
+        metavar="WHICH",
         help="feature visualizations: none, auto (8 most selective units per site on the "
-        "CPU, 16 on a GPU; default) or all",
+        "CPU, 16 on a GPU; default), all, or units: SITE:3,7,9 or SITE:0-15 or SITE:all, "
+        "several joined by ';'",
     )
     p.add_argument("--top", type=int, default=9, help="dataset crops per unit (9)")
     p.add_argument(
         "--rebuild", action="store_true", help="draw the pages again from OUT/data, no scan"
+    )
+    p.add_argument(
+        "--extend",
+        action="store_true",
+        help="add the --maximize visualizations that OUT lacks (same --model/--weights as "
+        "the build; no data, no scan), then draw the pages again",
     )
 
 
@@ -63,6 +70,7 @@ def run_atlas(args: argparse.Namespace) -> int:
         max_images=args.max_images,
         device=args.device or "auto",
         rebuild=args.rebuild,
+        extend=args.extend,
         progress=not args.quiet,
         log=None if args.quiet else lambda m: print(f"interpret: {m}", file=sys.stderr),
     )

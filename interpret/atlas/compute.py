@@ -12,6 +12,7 @@ optimizes feature visualizations with :func:`interpret.neurons.maximize`.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from interpret.atlas.correlation import CorrelationResult, UnitCorrelation
+from interpret.atlas.visualizations import best_accuracy, maximize_units, visualize
 from interpret.core import (
     ActivationStats,
     SiteStats,
@@ -44,10 +46,15 @@ __all__ = [
     "AtlasData",
     "SiteData",
     "Computed",
+    "Scanned",
     "atlas_analyzers",
     "check_sites",
     "compute_atlas",
     "default_sites",
+    "best_accuracy",
+    "finish_atlas",
+    "fingerprint",
+    "scan_atlas",
 ]
 
 MAX_UNITS = 512
@@ -175,6 +182,97 @@ def check_sites(
     return out
 
 
+@dataclass
+class Scanned:
+    """:func:`scan_atlas`'s output: the merged results of the one scan, per site."""
+
+    shapes: dict[str, tuple[int, ...]]
+    tops: list[TopActivationsResult]
+    selectivities: list[SelectivityResult]
+    stats: Any  # ActivationStatsResult
+    correlation: CorrelationResult
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def scan_atlas(
+    model: nn.Module,
+    dataset: Dataset,
+    sites: Sequence[str],
+    *,
+    class_names: Sequence[str] | None = None,
+    k: int = 9,
+    batch_size: int = 32,
+    max_units: int = MAX_UNITS,
+    progress: bool = False,
+) -> Scanned:
+    """The atlas's one scan (sharded under ``torch.distributed``; every rank gets the merge)."""
+    example = _example(dataset)
+    shapes = check_sites(model, example.to(model_device(model)), sites, max_units)
+    keys = list(shapes)
+    start = time.perf_counter()
+    results = scan(model, dataset, atlas_analyzers(keys, class_names, k), batch_size=batch_size,
+                   progress=progress)  # fmt: skip
+    n = len(keys)
+    return Scanned(shapes, results[:n], results[n : 2 * n], results[2 * n], results[-1],
+                   {"scan": time.perf_counter() - start})  # fmt: skip
+
+
+def finish_atlas(
+    model: nn.Module,
+    dataset: Dataset,
+    scanned: Scanned,
+    *,
+    preprocess: Any,
+    class_names: Sequence[str] | None = None,
+    k: int = 9,
+    batch_size: int = 32,
+    max_units: int = MAX_UNITS,
+    maximize: dict[str, Sequence[int]] | str = "none",
+    maximize_size: int = 96,
+    maximize_steps: int = 64,
+    names: tuple[str, str, tuple[str, ...]] = ("model", "data", ()),
+) -> Computed:
+    """Projections and feature visualizations after :func:`scan_atlas` (one process)."""
+    shapes, keys = scanned.shapes, list(scanned.shapes)
+    seconds = dict(scanned.seconds)
+    start = time.perf_counter()
+    projections = {
+        s: project_top(model, dataset, top, batch_size=batch_size)
+        for s, top in zip(keys, scanned.tops)
+    }
+    seconds["projections"] = time.perf_counter() - start
+    chosen = maximize_units(maximize, shapes, scanned.selectivities, model_device(model))
+    start = time.perf_counter()
+    visualizations = visualize(model, preprocess, chosen, maximize_size, maximize_steps)
+    seconds["maximize"] = time.perf_counter() - start
+    site_data = {
+        s: SiteData(
+            site=s,
+            shape=shapes[s],
+            top=top,
+            stats=scanned.stats.sites[s],
+            selectivity=sel,
+            route=projections[s].route,
+            window=projections[s].window,
+            boxes=projections[s].boxes,
+            maximized=torch.as_tensor(chosen.get(s, []), dtype=torch.int64),
+        )
+        for s, top, sel in zip(keys, scanned.tops, scanned.selectivities)
+    }
+    data = AtlasData(
+        model=names[0],
+        data=names[1],
+        item_names=tuple(names[2]),
+        class_names=tuple(class_names) if class_names is not None else None,
+        sites=site_data,
+        correlation=scanned.correlation,
+        settings={"k": k, "batch_size": batch_size, "max_units": max_units,
+                  "maximize_size": maximize_size, "maximize_steps": maximize_steps,
+                  "fingerprint": fingerprint(model)},
+    )  # fmt: skip
+    return Computed(data, projections, visualizations, seconds)
+
+
 def compute_atlas(
     model: nn.Module,
     dataset: Dataset,
@@ -192,6 +290,9 @@ def compute_atlas(
     names: tuple[str, str, tuple[str, ...]] = ("model", "data", ()),
 ) -> Computed:
     """One scan, the projections and the optional feature visualizations of an atlas.
+
+    :func:`scan_atlas` then :func:`finish_atlas` (the builder runs the second on rank 0
+    only under ``torch.distributed``).
 
     Parameters
     ----------
@@ -213,52 +314,22 @@ def compute_atlas(
     names:
         ``(model name, data name, item names)`` recorded in the result.
     """
-    example = _example(dataset)
-    device = model_device(model)
-    shapes = check_sites(model, example.to(device), sites, max_units)
-    keys = list(shapes)
-    labelled = class_names is not None
-    seconds: dict[str, float] = {}
-    start = time.perf_counter()
-    results = scan(model, dataset, atlas_analyzers(keys, class_names, k), batch_size=batch_size,
-                   progress=progress)  # fmt: skip
-    seconds["scan"] = time.perf_counter() - start
-    n = len(keys)
-    top_r, sel_r, stat_r, corr_r = results[:n], results[n : 2 * n], results[2 * n], results[-1]
-    start = time.perf_counter()
-    projections = {
-        s: project_top(model, dataset, top, batch_size=batch_size) for s, top in zip(keys, top_r)
-    }
-    seconds["projections"] = time.perf_counter() - start
-    chosen = _maximize_units(maximize, keys, shapes, sel_r, device)
-    start = time.perf_counter()
-    visualizations = _visualize(model, preprocess, chosen, maximize_size, maximize_steps)
-    seconds["maximize"] = time.perf_counter() - start
-    site_data = {
-        s: SiteData(
-            site=s,
-            shape=shapes[s],
-            top=top,
-            stats=stat_r.sites[s],
-            selectivity=sel,
-            route=projections[s].route,
-            window=projections[s].window,
-            boxes=projections[s].boxes,
-            maximized=torch.as_tensor(list(chosen.get(s, ())), dtype=torch.int64),
-        )
-        for s, top, sel in zip(keys, top_r, sel_r)
-    }
-    data = AtlasData(
-        model=names[0],
-        data=names[1],
-        item_names=tuple(names[2]),
-        class_names=tuple(class_names) if labelled else None,
-        sites=site_data,
-        correlation=corr_r,
-        settings={"k": k, "batch_size": batch_size, "max_units": max_units,
-                  "maximize_size": maximize_size, "maximize_steps": maximize_steps},
-    )  # fmt: skip
-    return Computed(data, projections, visualizations, seconds)
+    scanned = scan_atlas(model, dataset, sites, class_names=class_names, k=k,
+                         batch_size=batch_size, max_units=max_units, progress=progress)  # fmt: skip
+    return finish_atlas(model, dataset, scanned, preprocess=preprocess, class_names=class_names,
+                        k=k, batch_size=batch_size, max_units=max_units, maximize=maximize,
+                        maximize_size=maximize_size, maximize_steps=maximize_steps,
+                        names=names)  # fmt: skip
+
+
+def fingerprint(model: nn.Module) -> str:
+    """A hash of the model's state dict (names, shapes, dtypes and bytes of every tensor)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name, tensor in model.state_dict().items():
+        t = tensor.detach().cpu().contiguous().reshape(-1)
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype};".encode())
+        digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
 
 
 def atlas_analyzers(sites: Sequence[str], class_names: Sequence[str] | None, k: int) -> list:
@@ -270,60 +341,3 @@ def atlas_analyzers(sites: Sequence[str], class_names: Sequence[str] | None, k: 
     tops = [TopActivations(s, k=k) for s in keys]
     sels = [Selectivity(s, classes=classes, allow_empty=True) for s in keys]
     return [*tops, *sels, ActivationStats(keys, k=1), UnitCorrelation(keys)]
-
-
-def best_accuracy(sel: SelectivityResult) -> tuple[Tensor, Tensor, Tensor]:
-    """Per unit: ``(best class, its balanced accuracy, its label +1/0/-1)``, each ``(C,)``.
-
-    Without classes: class ``-1``, accuracy NaN, label 0.
-    """
-    d = sel.num_neurons
-    if sel.per_class is None:
-        return (
-            torch.full((d,), -1),
-            torch.full((d,), float("nan")),
-            torch.zeros(d, dtype=torch.long),
-        )
-    acc = sel.per_class.classifier.balanced_accuracy.nan_to_num(-1.0)  # (G, D)
-    best = acc.argmax(0)
-    cols = torch.arange(d)
-    accuracy = sel.per_class.classifier.balanced_accuracy[best, cols]
-    return best, accuracy, sel.per_class.labels.sign[best, cols].long()
-
-
-def _maximize_units(
-    spec: dict[str, Sequence[int]] | str,
-    keys: list[str],
-    shapes: dict[str, tuple[int, ...]],
-    sels: list[SelectivityResult],
-    device: torch.device,
-) -> dict[str, list[int]]:
-    if isinstance(spec, dict):
-        return {s: [int(u) for u in units] for s, units in spec.items()}
-    if spec == "none":
-        return {}
-    if spec == "all":
-        return {s: list(range(shapes[s][0])) for s in keys}
-    if spec != "auto":
-        raise ValueError(f"maximize is 'none', 'auto', 'all' or site -> units, not {spec!r}.")
-    budget = 16 if device.type == "cuda" else 8
-    out = {}
-    for s, sel in zip(keys, sels):
-        _, acc, _ = best_accuracy(sel)
-        order = torch.argsort(acc.nan_to_num(-1.0), descending=True, stable=True)
-        out[s] = sorted(int(u) for u in order[:budget])
-    return out
-
-
-def _visualize(
-    model: nn.Module, preprocess: Any, chosen: dict[str, list[int]], size: int, steps: int
-) -> dict[str, Tensor]:
-    from interpret.neurons import channel, maximize, preset
-
-    out = {}
-    for site, units in chosen.items():
-        if units:
-            config = preset("lucid", size=size, steps=steps)
-            result = maximize(model, channel(site, units), normalize=preprocess, config=config)
-            out[site] = result.images.detach().float().cpu()
-    return out

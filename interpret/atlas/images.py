@@ -20,13 +20,26 @@ from torch import Tensor
 
 from interpret.deconvnet import TopProjectionsResult
 
-__all__ = ["CELL", "THUMB", "SPRITE_COLUMNS", "image_format", "encode", "unit_strips", "sprite"]
+__all__ = [
+    "CELL",
+    "FV_SIDE",
+    "THUMB",
+    "SPRITE_COLUMNS",
+    "encode",
+    "image_format",
+    "patch_sprite",
+    "sprite",
+    "unit_strips",
+    "visualization_picture",
+]
 
 CELL = 72
 """Side in pixels of one crop or projection on a unit page."""
 THUMB = 48
 """Side in pixels of a unit's thumbnail on a site page."""
 SPRITE_COLUMNS = 16
+FV_SIDE = 128
+"""Side in pixels of a feature visualization on a unit page."""
 
 
 def image_format() -> str:
@@ -116,3 +129,28 @@ def write_image(path: Path, array: np.ndarray, fmt: str) -> str:
     """Encode and write ``array``; returns the file name."""
     path.write_bytes(encode(array, fmt))
     return path.name
+
+
+def visualization_picture(image: Tensor, side: int = FV_SIDE) -> np.ndarray:
+    """A feature visualization ``(C, H, W)`` in ``[0, 1]`` as ``(side, side, 3)`` uint8."""
+    return _to_uint8(_resize(image[None], side)[0])
+
+
+def patch_sprite(
+    path: Path, fv: dict[int, Tensor], thumb: int = THUMB, columns: int = SPRITE_COLUMNS
+) -> None:
+    """Draw the feature visualizations ``unit -> (C, H, W)`` into the cells of a sprite file.
+
+    The other cells are kept (decoded and encoded again, in the file's own format).
+    """
+    from PIL import Image
+
+    with Image.open(path) as opened:
+        canvas = np.array(opened.convert("RGB"))
+    for unit, image in fv.items():
+        row, col = divmod(int(unit), columns)
+        if (row + 1) * thumb > canvas.shape[0] or (col + 1) * thumb > canvas.shape[1]:
+            raise ValueError(f"Unit {unit} has no cell in the sprite {path}.")
+        cell = _to_uint8(_resize(image[None], thumb)[0])
+        canvas[row * thumb : (row + 1) * thumb, col * thumb : (col + 1) * thumb] = cell
+    write_image(path, canvas, path.suffix.lstrip("."))
