@@ -9,7 +9,8 @@
                      [--config report.toml] [--device auto|cpu|cuda] [--batch-size N]
     interpret analyzers                           list the report's analyzers and their parameters
     interpret atlas [OUT] [--model M] [--data ...] [--sites a,b,c] [--max-units N]
-                    [--maximize none|auto|all] [--rebuild]   (a page per unit; interpret.atlas)
+                    [--maximize none|auto|all|SITE:UNITS] [--rebuild | --extend]
+                    (a page per unit; interpret.atlas)
     interpret deconvnet    [--model M] [--data ...] -o top9.png      (top-9 projections + patches)
     interpret occlusion    IMAGE [--model M] -o occlusion.png         (Fig. 7 b, d, e)
     interpret maximize     [--model M] [--classes 1,2] -o maximize.png
