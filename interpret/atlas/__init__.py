@@ -62,7 +62,6 @@ __all__ = [
     "UnitCard",
     "UnitCorrelation",
     "atlas",
-    "builder",
     "check_sites",
     "compute_atlas",
     "default_data",

@@ -1,6 +1,6 @@
 """Krypton's adaptive drill-down (Nakandala et al., SIGMOD 2019, Sec. 4.2): a coarse pass
 over every other row and column of the occluder grid, then the fine positions where the
-coarse map changes most; the rest are interpolated from the coarse map.
+coarse values around them disagree most; the rest are interpolated from the coarse map.
 
 Used by the approximate sweep (:mod:`interpret.occlusion._sweep`). Each image's coarse
 map is read back to the host once (to pick where to drill), not once per batch.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["coarse_axis", "coarse_positions", "drill_positions", "interpolate"]
+__all__ = ["coarse_axis", "coarse_positions", "disagreement", "drill_positions", "interpolate"]
 
 
 def coarse_axis(count: int) -> Tensor:
@@ -60,15 +60,33 @@ def interpolate(values: Tensor, grid: tuple[int, int]) -> Tensor:
     return (top * (1 - rw) + bottom * rw).reshape(values.shape)
 
 
-def drill_positions(change: Tensor, grid: tuple[int, int], fraction: float) -> Tensor:
+def disagreement(values: Tensor, grid: tuple[int, int]) -> Tensor:
+    """Per position of a map ``(Ph * Pw,)`` known on the coarse grid: the range (max - min)
+    of the coarse values its interpolation reads (the four bracketing coarse positions);
+    zero on the coarse grid itself. Where they disagree, interpolation is least reliable."""
+    (r_lo, r_hi, _), (c_lo, c_hi, _) = _bracket(grid[0]), _bracket(grid[1])
+    full = values.double().cpu().view(grid)
+    corners = torch.stack(
+        [full[r_lo][:, c_lo], full[r_lo][:, c_hi], full[r_hi][:, c_lo], full[r_hi][:, c_hi]]
+    )
+    return (corners.amax(0) - corners.amin(0)).reshape(-1)
+
+
+def drill_positions(values: Tensor, grid: tuple[int, int], fraction: float) -> Tensor:
     """The fine positions to compute after the coarse pass: the ``fraction`` of the
-    positions off the coarse grid where the interpolated ``change (Ph * Pw,)`` (the
-    absolute change of the target probability) is largest; returns indices ``(Q,)``."""
+    positions off the coarse grid where the coarse values around them disagree most
+    (:func:`disagreement` of the map ``values (Ph * Pw,)``, e.g. the target probability);
+    returns indices ``(Q,)``.
+
+    Ranking by disagreement rather than by the size of the change puts the exact
+    evaluations where interpolation would err: on the 11 sample photos (bundled
+    EfficientNet-Lite0, 224 px, occluder 16 / stride 8, fraction 0.25) the map's SSIM
+    against the exact one is 0.856 (worst 0.702), against 0.839 (0.652) by change."""
     off = torch.ones(grid[0] * grid[1], dtype=torch.bool)
     off[coarse_positions(grid)] = False
     candidates = off.nonzero().view(-1)
     count = int(round(fraction * len(candidates)))
     if count == 0:
         return candidates[:0]
-    score = change.double().cpu()[candidates]
+    score = disagreement(values, grid)[candidates]
     return candidates[score.topk(count).indices].sort().values

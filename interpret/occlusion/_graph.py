@@ -28,18 +28,26 @@ local and small, at the cost of ignoring the weak changes far from the occluder.
 
 from __future__ import annotations
 
-import inspect
-import operator
 from collections.abc import Callable
 from typing import Any
 
 import torch
 import torch.fx as fx
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from interpret.core import hook_count
-from interpret.occlusion._layers import _pair, _pointwise, _window
+from interpret.occlusion._fx_ops import (
+    MERGES,
+    UNARY_FUNCTIONS,
+    UNARY_METHODS,
+    LeafTracer,
+    channels_last_copy,
+    close,
+    functional_window,
+    out_of_place,
+    same,
+)
+from interpret.occlusion._layers import _pointwise, _window
 from interpret.occlusion._local import (
     LocalOp,
     Patch,
@@ -60,72 +68,6 @@ __all__ = ["GraphPlan", "Untraceable"]
 class Untraceable(Exception):
     """The model cannot be handled as a graph (``torch.fx`` failed, or the plan does not
     fit it); the caller falls back to the chain plan."""
-
-
-class _Tracer(fx.Tracer):
-    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        if hook_count(m) or _pointwise(m) or _window(m) is not None:
-            return True
-        return super().is_leaf_module(m, qualname)
-
-
-_UNARY_FUNCTIONS = {
-    F.relu, torch.relu, F.relu6, F.hardtanh, F.leaky_relu, F.elu, F.gelu, F.silu, F.mish,
-    F.hardswish, F.hardsigmoid, torch.sigmoid, F.sigmoid, torch.tanh, F.tanh, F.dropout,
-    F.dropout2d, F.softplus,
-}  # fmt: skip
-_UNARY_METHODS = {"relu", "sigmoid", "tanh", "contiguous", "clone", "float"}
-_MERGES = {operator.add, torch.add, operator.sub, torch.sub, operator.mul, torch.mul}
-
-
-def _max_pool_args(
-    input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-    ceil_mode: bool = False, return_indices: bool = False,
-) -> dict[str, Any]:  # fmt: skip
-    return locals()
-
-
-def _avg_pool_args(
-    input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
-    count_include_pad: bool = True, divisor_override: Any = None,
-) -> dict[str, Any]:  # fmt: skip
-    return locals()
-
-
-def _functional_window(node: fx.Node) -> WindowOp | None:
-    """A ``WindowOp`` for ``F.max_pool2d``/``F.avg_pool2d`` with constant arguments."""
-    is_max = node.target is F.max_pool2d or getattr(node.target, "__name__", "") in (
-        "max_pool2d",
-        "_max_pool2d",
-    )
-    is_avg = node.target is F.avg_pool2d
-    if not (is_max or is_avg) or any(isinstance(a, fx.Node) for a in node.args[1:]):
-        return None
-    try:
-        a = (_max_pool_args if is_max else _avg_pool_args)(*node.args, **node.kwargs)
-    except TypeError:
-        return None
-    k = _pair(a["kernel_size"])
-    s = _pair(a["stride"]) if a["stride"] not in (None, []) else k
-    p = _pair(a["padding"])
-    if is_max:
-        if a["return_indices"]:
-            return None
-        d = _pair(a["dilation"])
-        span = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)
-
-        def ref(x: Tensor) -> Tensor:
-            return F.max_pool2d(x, k, s, p, d, a["ceil_mode"])
-
-        return WindowOp(ref, lambda c: F.max_pool2d(c, k, s, 0, d), span, s, p, value=float("-inf"))
-    if a["ceil_mode"] or (p != (0, 0) and not a["count_include_pad"]):
-        return None
-    div = a["divisor_override"]
-    return WindowOp(
-        lambda x: F.avg_pool2d(x, k, s, p, False, True, div),
-        lambda c: F.avg_pool2d(c, k, s, 0, False, True, div),
-        k, s, p,
-    )  # fmt: skip
 
 
 class _Node:
@@ -149,7 +91,7 @@ class GraphPlan:
         if site_key is not None and ":" in site_key:
             raise Untraceable("tuple/dict sites are read by the chain plan")
         try:
-            graph = _Tracer().trace(model)
+            graph = LeafTracer().trace(model)
         except Exception as error:  # fx raises many kinds for untraceable code
             raise Untraceable(str(error)) from error
         self.gm = fx.GraphModule(model, graph)
@@ -168,7 +110,7 @@ class GraphPlan:
         self.values: dict[fx.Node, Any] = {}
         self.prepare(trace.inputs, verify=True)
         output = self._clean_output
-        if not _same(output, trace.output):
+        if not same(output, trace.output):
             raise Untraceable("the traced graph does not reproduce the model's output")
         self.site: fx.Node | None = None
         if site_key is not None:
@@ -202,7 +144,7 @@ class GraphPlan:
             window = _window(module)
             return None if window is None else _Node(node, window, lambda x: x)
         if node.op == "call_method":
-            if node.target in _UNARY_METHODS and len(tensor_inputs) == 1 and len(node.args) == 1:
+            if node.target in UNARY_METHODS and len(tensor_inputs) == 1 and len(node.args) == 1:
                 name = str(node.target)
                 return _Node(node, PointwiseOp(lambda x: getattr(x, name)()), lambda x: x)
             return None
@@ -217,16 +159,16 @@ class GraphPlan:
             made = _Node(node, None, lambda *xs: torch.cat(xs, 1))
             made.inputs = list(seq)
             return made
-        window = _functional_window(node)
+        window = functional_window(node)
         if window is not None:
             return _Node(node, window, lambda x: x)
-        if node.target in _UNARY_FUNCTIONS and len(tensor_inputs) == 1:
+        if node.target in UNARY_FUNCTIONS and len(tensor_inputs) == 1:
             if node.args[0] is not tensor_inputs[0] or any(
                 isinstance(a, fx.Node) for a in (*node.args[1:], *node.kwargs.values())
             ):
                 return None
-            return _Node(node, PointwiseOp(_out_of_place(node)), lambda x: x)
-        if node.target in _MERGES and not node.kwargs and len(node.args) == 2:
+            return _Node(node, PointwiseOp(out_of_place(node)), lambda x: x)
+        if node.target in MERGES and not node.kwargs and len(node.args) == 2:
             a, b = node.args
             if isinstance(a, fx.Node) and isinstance(b, fx.Node):
                 if a not in self.dependent or b not in self.dependent:
@@ -251,7 +193,7 @@ class GraphPlan:
         ref = call.snapshot
         for node in reversed(self.nodes):
             value = self._clean_values.get(node)
-            if isinstance(value, Tensor) and value.shape == ref.shape and _close(value, ref):
+            if isinstance(value, Tensor) and value.shape == ref.shape and close(value, ref):
                 return node
         raise Untraceable(f"site {key} not found in the graph")
 
@@ -282,7 +224,7 @@ class GraphPlan:
                 ok = isinstance(value, Tensor) and value.ndim == 4 and len(value) == 1
                 if ok and made.op is not None:
                     out = made.op.full(env[made.inputs[0]])
-                    ok = not verify or (out.shape == value.shape and _close(out, value))
+                    ok = not verify or (out.shape == value.shape and close(out, value))
                 elif ok:  # a merge: inputs of the output's size (cat: but channels)
                     shapes = [env[n].shape for n in made.inputs]
                     same = value.shape if node.target is not torch.cat else value.shape[2:]
@@ -293,10 +235,10 @@ class GraphPlan:
                     del self.local[node]
                 else:
                     made.out_hw = (int(value.shape[-2]), int(value.shape[-1]))
-                    made.clean = _copy(value)
+                    made.clean = channels_last_copy(value)
             if keep:
                 clean_values[node] = value
-        self.source_clean = _copy(image)
+        self.source_clean = channels_last_copy(image)
         if keep:
             self._clean_values = clean_values
 
@@ -415,47 +357,3 @@ class GraphPlan:
             return clean.double().sum(dim=(1, 2))[chan] + delta
         chosen = got[rows, channel.to(got.device, non_blocking=True)]
         return chosen.double().flatten(1).sum(1) if chosen.ndim > 1 else chosen.double()
-
-
-def _out_of_place(node: fx.Node) -> Callable[[Tensor], Tensor]:
-    """The unary function of ``node`` on its tensor, with ``inplace`` forced off."""
-    target: Any = node.target
-    rest, kwargs = list(node.args[1:]), dict(node.kwargs)
-    try:
-        names = list(inspect.signature(target).parameters)
-    except (TypeError, ValueError):
-        names = []
-    if "inplace" in names:
-        at = names.index("inplace") - 1
-        if at < len(rest):
-            rest[at] = False
-        else:
-            kwargs["inplace"] = False
-
-    def fn(x: Tensor) -> Tensor:
-        return target(x, *rest, **kwargs)
-
-    return fn
-
-
-def _copy(value: Tensor) -> Tensor:
-    """A channels-last copy ``(C, H, W)`` of the first image (never a view of ``value``)."""
-    out = torch.empty_like(value[:1], memory_format=torch.channels_last)
-    return out.copy_(value[:1])[0]
-
-
-def _close(a: Tensor, b: Tensor) -> bool:
-    scale = float(b.abs().max()) + 1e-12
-    low = a.dtype in (torch.float16, torch.bfloat16) or a.is_cuda
-    tol = 1e-3 if low else 1e-5
-    return bool(torch.allclose(a, b, rtol=10 * tol, atol=tol * scale))
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, Tensor) and isinstance(b, Tensor):
-        return a.shape == b.shape and _close(a, b)
-    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    return type(a) is type(b)

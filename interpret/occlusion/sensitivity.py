@@ -16,7 +16,8 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from interpret.occlusion._sweep import DEFAULT_MAX_FRACTION, Sweep, _as_images
+from interpret.occlusion._inputs import as_images
+from interpret.occlusion._sweep import DEFAULT_MAX_FRACTION, Sweep
 from interpret.occlusion.result import OcclusionResult
 from interpret.occlusion.windows import Occluder
 
@@ -63,7 +64,9 @@ def occlusion_sensitivity(
         ``None`` to skip (b).
     channel:
         Feature map at ``site``: one int, one per image, or ``None`` for the map with the
-        strongest response (largest maximum) in each unoccluded image.
+        strongest response (largest maximum) in each unoccluded image; maps tied at the
+        maximum (a capped rectifier such as ReLU6 saturates many at 6) are told apart by
+        their total response.
     output:
         Key or index of the logits in a dict/tuple model output.
     probabilities:
@@ -74,7 +77,7 @@ def occlusion_sensitivity(
         Also keep all logits per position, ``(N, Ph, Pw, K)``.
     incremental:
         ``True`` (or the largest fraction of a layer's map a recomputed box may cover,
-        default 0.5) to recompute only changed regions (Krypton); exact up to rounding.
+        default 0.75) to recompute only changed regions (Krypton); exact up to rounding.
         Chain models (every convolution in one chain of layers and residual units) use
         the chain plan; any other model ``torch.fx`` can trace (Inception, DenseNet,
         MobileNet ...) goes through its graph, concatenations and adds included; global
@@ -94,12 +97,13 @@ def occlusion_sensitivity(
     drill_down:
         With ``approximate``: Krypton's adaptive drill-down. Every other row and column
         of positions is computed first; then this fraction (0 to 1) of the remaining
-        positions, where the interpolated target probability changes most; the rest are
+        positions, where the coarse values around them disagree most; the rest are
         interpolated (labels: nearest). ``None``: every position is computed.
     approximate_checks:
         Positions per image (spread over the grid) recomputed exactly by full forwards
         after an approximate sweep; the largest absolute error of ``target_prob`` there is
-        stored as ``approximation_error``. 0 skips the check.    batch_size:
+        stored as ``approximation_error``. 0 skips the check.
+    batch_size:
         Occluded copies per forward (batches mix images and positions).
     memory_budget:
         Bytes for one batch when ``batch_size`` is not given (default CPU: 1 GiB; CUDA:
@@ -159,7 +163,7 @@ def project_feature(
         raise ValueError(
             "This result has no feature site; run the sweep with site='auto' or a name."
         )
-    images = _as_images(images)
+    images = as_images(images)
     n = len(images)
     units = torch.stack(
         [torch.arange(n), result.feature_channel, torch.zeros(n, dtype=torch.int64),

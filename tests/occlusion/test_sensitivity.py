@@ -85,6 +85,22 @@ def test_defaults_target_top_class_channel_strongest_map_and_last_conv_block() -
     torch.testing.assert_close(res.clean_feature_total, expected)
 
 
+def test_default_channel_breaks_a_tie_at_a_capped_rectifier_by_the_total() -> None:
+    """ReLU6 caps several maps at 6: the default channel is the one with the largest total
+    among them, not the first (channel 0 reaches 6 at fewer positions than channel 2)."""
+    torch.manual_seed(0)
+    conv = nn.Conv2d(1, 3, 1, bias=False)
+    with torch.no_grad():
+        conv.weight.copy_(torch.tensor([4.0, 1.0, 8.0]).view(3, 1, 1, 1))
+    net = nn.Sequential(conv, nn.ReLU6(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 4))
+    image = torch.linspace(0.0, 2.0, 64).view(1, 1, 8, 8)  # 4 * 2 = 8 and 8 * 2 = 16 hit 6
+    res = occlusion_sensitivity(net, image, Occluder(4, 4), site="1")
+    act = net[1](conv(image)).detach()
+    assert float(act[0, 0].amax()) == float(act[0, 2].amax()) == 6.0
+    assert float(act[0, 2].sum()) > float(act[0, 0].sum())
+    assert int(res.feature_channel[0]) == 2
+
+
 def test_chosen_target_channel_site_and_dict_output() -> None:
     net = DictOutputNet()
     images = torch.randn(2, 3, 8, 10, generator=torch.Generator().manual_seed(4))
