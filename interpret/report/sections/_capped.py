@@ -25,7 +25,7 @@ from torch import Tensor, nn
 __all__ = ["CAPPED_WHY", "capped_rectifier_input", "is_capped_rectifier"]
 
 CAPPED_WHY = (
-    "the strongest units of {site} sit at their ReLU6's cap (6), where the gradient, and so "
+    "The strongest units of {site} sit at their ReLU6's cap (6), where the gradient, and so "
     "guided backpropagation, is zero; (c) therefore seeds the same map's strongest unit "
     "before the cap ({pre}, the ReLU6's input): guided backpropagation of that unit with "
     "only its own cap read as open, every other ReLU6 keeping its mask 0 < x < 6"
