@@ -10,6 +10,7 @@ import torch
 from interpret.core import load_result
 from interpret.data.preprocess import EFFICIENTNET_LITE0, Preprocess
 from interpret.data.samples import OBJECT_BOXES, object_box, sample_photos
+from interpret.deconvnet import image_specificity
 from interpret.report import ReportConfig, run_report
 from interpret.report.sections.occlusion import box_means
 
@@ -61,6 +62,14 @@ def test_covering_the_object_lowers_its_class(tmp_path: Path) -> None:
     for row, stats in boxes.items():
         assert stats["n_inside"] > 0 and stats["n_outside"] > 0
         assert stats["inside"] < stats["outside"], (row, stats)
-    assert "projection" in record.parts  # panel (c) is drawn
+    # Panel (c) is drawn, as guided backpropagation (never the deconvnet fallback, which
+    # without switches is image-agnostic), seeded before bn2's ReLU6 where the map is
+    # capped at 6, and about its own image (own-crop minus other-crop agreement).
+    projection = record.parts["projection"]
+    assert record.info["rule"] == projection.rule == "guided"
+    assert record.info["seed_site"] == projection.site == "bn2.drop"
+    assert bool(projection.projections.flatten(1).any(1).all())
+    images = torch.stack([EFFICIENTNET_LITE0(p) for _, p in sample_photos(list(OBJECT_BOXES))])
+    assert float(image_specificity(projection.projections[None], images[None])[0]) > 0.03
     html = (run.out / "index.html").read_text()
     assert "centre inside the box" in html

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,12 @@ def test_report_files_and_escaping(tiny_config, counting) -> None:
     md = (out / "report.md").read_text()
     assert "## Capture summary" in md and "](figures/summary-1.png)" in md
     assert (out / "figures" / "summary-1.png").is_file()
+    # Wall and process CPU time per stage, and the run's CPU time.
+    meta = json.loads((out / "report.json").read_text())
+    assert set(meta["stages_cpu"]) == set(meta["stages"]) >= {"compute: summary", "scan: main"}
+    assert all(t >= 0 for t in meta["stages_cpu"].values())
+    assert meta["cpu_seconds"] > 0 and run.cpu_seconds > 0
+    assert "process CPU time" in (out / "report.log").read_text()
 
 
 def test_rerun_reuses_saved_results(tiny_config, counting) -> None:

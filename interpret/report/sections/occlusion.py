@@ -9,6 +9,7 @@ import torch
 from interpret.occlusion import Occluder, occlusion_sensitivity
 from interpret.report.predictions import Predictions, informative_images
 from interpret.report.sections import register
+from interpret.report.sections._capped import CAPPED_WHY, capped_rectifier_input
 from interpret.report.sections._common import (
     GUIDED_WHY,
     ROUTE_WHY,
@@ -61,7 +62,7 @@ class OcclusionSection(Section):
         "incremental": False,
         "route": "auto",
     }
-    version = 5
+    version = 6
 
     def skip_reason(self, ctx: Any) -> str | None:
         return ctx.class_skip_reason("main", needs="outputs")
@@ -108,9 +109,6 @@ class OcclusionSection(Section):
         return picks
 
     def compute(self, ctx: Any, params: dict[str, Any], streamed: dict) -> Bundle:
-        from interpret.deconvnet import choose_route
-        from interpret.occlusion import project_feature
-
         src = ctx.source("main")
         picks = self._choose(ctx, params, streamed)
         images = stack_items(src.data.dataset, [i for i, _, _ in picks]).to(ctx.device)
@@ -131,22 +129,31 @@ class OcclusionSection(Section):
             "boxes": _box_stats(ctx, result, [i for i, _, _ in picks]),
         }
         if result.feature_site is not None:
-            model = src.model.model
-            route = choose_route(model, result.feature_site, params["route"])
-            rule = "deconvnet" if has_max_pooling(model) else "guided"
-            projection = project_feature(
-                model, images, result, route=route, rule=rule, functional="rectify"
-            )
-            if rule == "guided" and not bool(projection.projections.flatten(1).any(1).all()):
-                # The strongest unit sits at a capped rectifier's ceiling (ReLU6 at 6): the
-                # forward mask passes nothing back, so guided backpropagation is blank.
-                rule, info["saturated"] = "deconvnet", True
-                projection = project_feature(
-                    model, images, result, route=route, rule=rule, functional="rectify"
-                )
-            parts["projection"] = projection
-            info["route"], info["rule"] = route, rule
+            parts["projection"] = self._project(src.model.model, images, result, params, info)
         return Bundle(parts, info)
+
+    @staticmethod
+    def _project(
+        model: Any, images: torch.Tensor, result: Any, params: dict[str, Any], info: dict
+    ) -> Any:
+        """Panel (c): the deconvnet with switches, else guided backpropagation of each
+        image's strongest unit of the (b) map; where that map comes out of a ReLU6, seeded
+        at the ReLU6's input (``_capped``), as guided backpropagation is blank at the cap."""
+        from interpret.deconvnet import choose_route, project_units
+
+        rule = "deconvnet" if has_max_pooling(model) else "guided"
+        site = result.feature_site
+        if rule == "guided":
+            site = capped_rectifier_input(model, site, images[:1]) or site
+        route = choose_route(model, site, params["route"])
+        n = len(images)
+        zero = torch.zeros(n, dtype=torch.int64)
+        units = torch.stack([torch.arange(n), result.feature_channel, zero, zero], 1)
+        projection = project_units(
+            model, images, site, units, mode="max", route=route, rule=rule, functional="rectify"
+        )
+        info["route"], info["rule"], info["seed_site"] = route, rule, site
+        return projection
 
     def figures(self, ctx: Any, params: dict[str, Any], bundle: Bundle) -> list[Figure]:
         from interpret.occlusion.plot import plot_sensitivity
@@ -171,16 +178,13 @@ class OcclusionSection(Section):
                 caption += f" (c) {route} route: {ROUTE_WHY[route]}."
             if info.get("rule") == "guided":
                 caption += f" (c) is guided: {GUIDED_WHY}."
-            if info.get("saturated"):
-                caption += (
-                    " (c) is the deconvnet: the strongest unit sits at its rectifier's cap "
-                    "(ReLU6 at 6), where the forward mask of guided backpropagation passes "
-                    "nothing back."
-                )
+            seed = info.get("seed_site")
+            if seed is not None and seed != result.feature_site:
+                caption += " " + CAPPED_WHY.format(site=result.feature_site, pre=seed) + "."
             box = info.get("boxes", {}).get(str(row))
             if box is not None:
                 caption += (
-                    f" Green: the box of the {box['what']} (stored with the photo). Mean "
+                    f" Green: the box of {box['what']} (stored with the photo). Mean "
                     f"p({ctx.class_name('main', target)}) with the occluder's centre inside "
                     f"the box {box['inside']:.2f} ({box['n_inside']} positions), outside "
                     f"it {box['outside']:.2f} ({box['n_outside']} positions)."
@@ -195,6 +199,11 @@ class OcclusionSection(Section):
             )
             if box is not None:
                 _draw_box(fig, box)
+            if seed is not None and seed != result.feature_site:
+                (panel,) = [ax for ax in fig.axes if ax.get_title().startswith("(c)")]
+                panel.set_title(
+                    f"{panel.get_title()}\nseeded at {seed} (before the cap)", fontsize=9
+                )
             title = f"{src.data.item_names[index]}: {ctx.class_name('main', target)}"
             figures.append(Figure(f"Occlusion maps (Fig. 7), {title}", fig, caption))
         return figures
