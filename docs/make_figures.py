@@ -85,9 +85,11 @@ FIGURES: tuple[DocFigure, ...] = (
         "occlusion",
         "Occlusion maps (Zeiler & Fergus Fig. 7): (a) the image with the grey square where "
         "it hurts most, (b) the total activation of the strongest deep feature map for each "
-        "position of the square, (c) that map projected to pixels, (d) the probability of "
-        "the class, (e) the most probable class. Look for the cold spot of (d): the decision "
-        "depends on the object under it, not on the background.",
+        "position of the square, (c) that map's strongest unit projected to pixels (guided "
+        "backpropagation: Lite0 has no max-pooling switches), (d) the probability of the "
+        "class, (e) the most probable class. The green box is the object's, stored with the "
+        "photo: look for the cold spot of (d) inside it, where the decision depends on the "
+        "object, not on the background.",
     ),
     DocFigure(
         "maximize",

@@ -152,6 +152,7 @@ class Sweep:
         self.checks = max(0, approximate_checks)
         self.drill = None if drill_down is None else float(drill_down)
         self.approximation_error: float | None = None
+        self._interpolated: dict[int, Tensor] = {}  # per image, positions drill-down guessed
         self.incremental_sites: tuple[str, ...] = ()
 
     @contextmanager
@@ -269,12 +270,17 @@ class Sweep:
             if self.drill is None:
                 self._graph_batches(plan, i, positions)
                 continue
-            self._graph_batches(plan, i, coarse_positions(grid))
+            coarse = coarse_positions(grid)
+            self._graph_batches(plan, i, coarse)
             r = self.readout
             for value in vars(r).values():
                 if isinstance(value, Tensor):
                     value[i] = interpolate(value[i], grid)
-            self._graph_batches(plan, i, drill_positions(r.target_prob[i], grid, self.drill))
+            drilled = drill_positions(r.target_prob[i], grid, self.drill)
+            self._graph_batches(plan, i, drilled)
+            estimated = torch.ones(grid[0] * grid[1], dtype=torch.bool)
+            estimated[coarse], estimated[drilled] = False, False
+            self._interpolated[i] = estimated.nonzero().view(-1)
         if self.tau is not None and self.checks:
             self._check(positions)
 
@@ -290,10 +296,16 @@ class Sweep:
 
     def _check(self, positions: Tensor) -> None:
         """The approximate mode's own error: exact full forwards at ``checks`` positions per
-        image, spread over those swept; the largest absolute error of the target
-        probability (kept on the device until :meth:`result`)."""
-        picks = positions[torch.linspace(0, len(positions) - 1, self.checks).round().long()]
-        pairs = torch.cartesian_prod(torch.arange(len(self.images)), picks).view(-1, 2)
+        image, spread over those swept (with drill-down: over those interpolated, where the
+        error is); the largest absolute error of the target probability (kept on the device
+        until :meth:`result`)."""
+        rows = []
+        for i in range(len(self.images)):
+            among = self._interpolated.get(i)
+            among = positions if among is None or len(among) == 0 else among
+            picks = among[torch.linspace(0, len(among) - 1, self.checks).round().long()]
+            rows.append(torch.stack([torch.full_like(picks, i), picks], 1))
+        pairs = torch.cat(rows)
         worst = torch.zeros((), dtype=self.dtype, device=self.device)
         for start in range(0, len(pairs), self.batch):
             img, pos = pairs[start : start + self.batch].unbind(1)
