@@ -88,7 +88,7 @@ FIGURES: tuple[DocFigure, ...] = (
         "position of the square, (c) that map's strongest unit projected to pixels (guided "
         "backpropagation: Lite0 has no max-pooling switches), (d) the probability of the "
         "class, (e) the most probable class. The green box is the object's, stored with the "
-        "photo: look for the cold spot of (d) inside it, where the decision depends on the "
+        "photo. Look for the cold spot of (d) inside it, where the decision depends on the "
         "object, not on the background.",
     ),
     DocFigure(
