@@ -87,6 +87,7 @@ def index_page(meta: dict, sites: dict[str, dict]) -> str:
     for site, info in sites.items():
         rows.append(
             f"<tr><td><a class='site' href='{quote(folder(site))}/index.html'>{_e(site)}</a></td>"
+            f"<td>{_e(info.get('module', ''))}</td>"
             f"<td class='num'>{info['units']}</td><td>{_e(info['shape'])}</td>"
             f"<td class='num'>{len(info['dead'])}</td>"
             f"<td class='num'>{len(info['dominating'])}</td>"
@@ -107,9 +108,10 @@ def index_page(meta: dict, sites: dict[str, dict]) -> str:
         f"<h1>Unit atlas of {_e(meta['model'])}</h1>"
         f"<p>Data: <b>{_e(meta['data'])}</b>, {meta['images']} images"
         + (f", {len(classes)} classes: {shown}" if classes else ", unlabelled")
+        + (f". Input {' x '.join(map(str, meta['input']))}" if meta.get("input") else "")
         + f". Top-{meta['k']} crops per unit. Built {_e(meta['created'])} in "
         f"{meta['seconds']:.0f} s.</p>"
-        "<table><tr><th>site</th><th>units</th><th>maps (C, h, w)</th><th>dead</th>"
+        "<table><tr><th>site</th><th>module</th><th>units</th><th>maps (C, h, w)</th><th>dead</th>"
         f"<th>dominating</th><th>projections</th></tr>{''.join(rows)}</table>"
         "<h2>Flagged units</h2>" + ("".join(flagged) or "<p>None.</p>") +
         "<p><small>Dead: never above 0 over the data. Dominating: mean activation over "
@@ -120,8 +122,16 @@ def index_page(meta: dict, sites: dict[str, dict]) -> str:
     return _page(f"Unit atlas: {meta['model']}", body, "")
 
 
-def site_page(site: str, s: SiteSummary, class_names: list[str], sprite: str, route: str) -> str:
-    """Every unit as a thumbnail from one sprite, sortable and filterable (inline JS)."""
+def site_page(
+    site: str,
+    s: SiteSummary,
+    class_names: list[str],
+    sprite: str,
+    route: str,
+    title: str | None = None,
+) -> str:
+    """Every unit as a thumbnail from one sprite, sortable and filterable (inline JS);
+    ``title`` names the site in the heading (``"site 4 (ReLU)"``)."""
     cells = []
     for u in range(len(s.mean)):
         row, col = divmod(u, SPRITE_COLUMNS)
@@ -152,7 +162,8 @@ function arrange(){var g=document.getElementById('units'),key=document.getElemen
   a.filter(function(e){return e.style.display!=='none';}).length;}
 </script>"""
     body = (
-        f"<h1>{_e(site)}: {len(s.mean)} units</h1><p>Projections by {_e(ROUTES.get(route, route))}."
+        f"<h1>{_e(title or site)}: {len(s.mean)} units</h1>"
+        f"<p>Projections by {_e(ROUTES.get(route, route))}."
         " Thumbnails: each unit's strongest dataset crop (or its feature visualization).</p>"
         "<div class='controls'><label>sort <select id='sort' onchange='arrange()'>"
         "<option value='unit'>unit</option><option value='mean'>mean activation</option>"
@@ -197,7 +208,7 @@ def unit_card(f: dict, strip: str, fv: str | None, root: str) -> str:
         for i, r in enumerate(f["top"])
     )
     parts = [
-        f"<h1>{_e(site)}:{unit}</h1>",
+        f"<h1>{_e(site)}:{unit} <small>unit {unit} of {_e(f.get('site_title', site))}</small></h1>",
         "<div class='cards'><div>" + _stats_table(f) + "</div>",
     ]
     if fv:
@@ -229,7 +240,7 @@ def unit_card(f: dict, strip: str, fv: str | None, root: str) -> str:
         )  # fmt: skip
     lists = []
     for other, found in f["correlated"].items():
-        where = "same site" if other == site else other
+        where = "same site" if other == site else f.get("titles", {}).get(other, other)
         links = (
             "".join(
                 f"<li><a class='corr' href='{_href(other, u, root)}'>{_e(other)}:{u}</a> "
@@ -248,7 +259,7 @@ def unit_page(f: dict, strip: str, fv: str | None) -> str:
     """A unit's page ``<site>/<unit>.html``: the card with site, previous and next links."""
     unit, units = f["unit"], f["units"]
     nav = (
-        f"<p><a href='index.html'>all units of {_e(f['site'])}</a>"
+        f"<p><a href='index.html'>all units of {_e(f.get('site_title', f['site']))}</a>"
         + (f" | <a class='prev' href='{unit - 1}.html'>previous</a>" if unit > 0 else "")
         + (f" | <a class='next' href='{unit + 1}.html'>next</a>" if unit + 1 < units else "")
         + "</p>"
