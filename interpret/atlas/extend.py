@@ -78,7 +78,9 @@ def check_model(saved: AtlasData, model: nn.Module, preprocess: Any) -> None:
         raise ValueError(
             f"This model's weights differ from those of the atlas ({built}; weight hash "
             f"{saved_print[:12]}..., this model {fingerprint(model)[:12]}...). Pass the same "
-            "--model and --weights as for the build, or build a new atlas."
+            "--model and --weights as for the build, or build a new atlas. A model without "
+            "--weights that starts from random weights (a torchvision or timm name) differs "
+            "each time it is loaded: save its state dict and build with --weights to extend."
         )
 
 

@@ -180,15 +180,21 @@ function arrange(){var g=document.getElementById('units'),key=document.getElemen
     return _page(f"{site}: units", body, "../")
 
 
+def _constant(f: dict) -> bool:
+    """A dead unit whose spatial mean is the same on every image (all zero after a ReLU)."""
+    return bool(f["dead"]) and f["std"] == 0 and f["min"] == f["max"]
+
+
 def _stats_table(f: dict) -> str:
+    best = f"{f['best_class']} ({f['accuracy']:.3f})"
     rows = [
         ("mean (per-image spatial mean)", f"{f['mean']:.4g}"),
         ("std over images", f"{f['std']:.4g}"),
         ("min / max of the spatial mean", f"{f['min']:.4g} / {f['max']:.4g}"),
         ("strongest activation (any position)", f"{f['peak']:.4g}"),
         ("sparsity (values <= 0)", f"{f['sparsity']:.3f}"),
-        ("best class (balanced accuracy)", f"{f['best_class']} ({f['accuracy']:.3f})"),
-        ("label for that class (DeepID2+)", f["label"]),
+        ("best class (balanced accuracy)", "none (constant unit)" if _constant(f) else best),
+        ("label for that class (DeepID2+)", "-" if _constant(f) else f["label"]),
         ("dead", "yes" if f["dead"] else "no"),
         ("dominating", "yes" if f["dominating"] else "no"),
     ]
@@ -221,10 +227,19 @@ def unit_card(f: dict, strip: str, fv: str | None, root: str) -> str:
         f"<img class='strip' src='{strip}' alt='top crops of {_e(site)}:{unit}'>"
         f"<p><small>Projections by {_e(ROUTES.get(f['route'], f['route']))}; crops: "
         f"{_e(f['window'])} windows. Zero is mid-grey.</small></p>"
-        "<table><tr><th>#</th><th>activation</th><th>image</th><th>(y, x) in the map</th></tr>"
+        + (
+            f"<p class='note'>This unit is {f['max']:.4g} on every image (dead): these "
+            f"{len(f['top'])} crops are ties, not what it responds to, and its projections "
+            "are blank.</p>"
+            if _constant(f)
+            else ""
+        )
+        + "<table><tr><th>#</th><th>activation</th><th>image</th><th>(y, x) in the map</th></tr>"
         f"{top_rows}</table>"
     )
-    if f["classes"] is not None:
+    if f["classes"] is not None and _constant(f):
+        parts.append("<h2>Classes</h2><p>A constant unit separates no class.</p>")
+    elif f["classes"] is not None:
         names, means = f["classes"]["names"], f["classes"]["mean"]
         order = sorted(range(len(means)), key=lambda i: -abs(means[i]))[:30]
         best = names.index(f["best_class"]) if f["best_class"] in names else -1

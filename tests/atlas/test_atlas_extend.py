@@ -126,7 +126,7 @@ def test_extend_refuses_bad_input_and_keeps_the_atlas(tmp_path, class_folder) ->
         _extend(out, "features.4:1", model="resnet18")
     other = tmp_path / "other.pt"
     torch.save(chain_cnn(seed=1).state_dict(), other)
-    with pytest.raises(ValueError, match=r"weights differ from those of the atlas"):
+    with pytest.raises(ValueError, match=r"weights differ from those of the atlas.*--weights to"):
         _extend(out, "features.4:1", model="interpret.testing:chain_cnn", weights=str(other))
     assert (out / "data" / "atlas.pt").read_bytes() == saved
     assert sorted(p.name for p in tmp_path.iterdir()) == ["atlas", "empty", "other.pt"]

@@ -39,7 +39,7 @@ print(json.dumps({"base": base, "peak": status("VmHWM"),
 LIMIT = 600 * 2**20
 """Growth of the peak over the loaded process. Projecting all 96 units x 9 crops of the
 site at once (full-size float32 at 3 x 224 x 224: 0.52 GB, several copies on the way)
-grew it by 2.1 GB; a chunk of 6 units at a time (``CHUNK_BYTES``) by about 0.3 GB."""
+grew it by 2.1 GB; a chunk of 12 units at a time (``CHUNK_BYTES``) by about 0.4 GB."""
 
 
 @pytest.mark.slow
