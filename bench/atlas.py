@@ -8,8 +8,10 @@ torch thread; wall time on a shared machine varies with other jobs):
 - bare: batched inference over the data; atlas scan: the same pass feeding every unit
   statistic (``TopActivations``, ``Selectivity`` per site, ``ActivationStats``,
   ``UnitCorrelation``). Target: atlas scan throughput >= 0.85x bare.
-- projections: the deconvnet projections of every unit's top-9 (time per unit printed).
-- the rest: drawing the strips and sprites, encoding them, writing the pages. Target:
+- projections: the deconvnet projections of every unit's top-9 (time per unit printed),
+  a chunk of units at a time as the atlas makes them (:mod:`interpret.atlas.projections`).
+- the rest: drawing the strips (done per chunk, timed apart) and sprites, encoding them,
+  writing the pages. Target:
   under 25% of scan + projections + rest. Feature visualization is left out.
 
 Last line: one JSON object with the ratios, targets and whether they are met.
@@ -38,7 +40,7 @@ from interpret.atlas.compute import (  # noqa: E402
     SiteData,
     atlas_analyzers,
 )
-from interpret.deconvnet import project_top  # noqa: E402
+from interpret.atlas.projections import project_site  # noqa: E402
 from interpret.models import resolve_model  # noqa: E402
 
 SITES = ("blocks.1", "blocks.2", "blocks.3")
@@ -85,9 +87,13 @@ def main() -> None:
     tops, sels, stats, corr = results[:n], results[n : 2 * n], results[2 * n], results[-1]
     projections, t_proj = cpu_once(
         lambda: {
-            s: project_top(model, data, t, batch_size=args.batch_size) for s, t in zip(SITES, tops)
+            s: project_site(model, data, t, loaded.preprocess, input_shape=tuple(images.shape[1:]),
+                            batch_size=args.batch_size)
+            for s, t in zip(SITES, tops)
         }
-    )
+    )  # fmt: skip
+    t_strips = sum(p.drawing_s for p in projections.values())  # drawing, inside project_site
+    t_proj -= t_strips
     units = sum(int(t.values.shape[0]) for t in tops)
     none = torch.zeros(0, dtype=torch.long)
     sites = {
@@ -100,7 +106,8 @@ def main() -> None:
     computed = Computed(atlas_data, projections, {})
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        _, t_pictures = cpu_once(lambda: _write_pictures(computed, loaded.preprocess, out))
+        _, t_pictures = cpu_once(lambda: _write_pictures(computed, out))
+        t_pictures += t_strips
         _, t_pages = cpu_once(lambda: _write_pages(atlas_data, out, {}))
         size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
         atlas_data.save(out / "atlas.pt")

@@ -38,13 +38,12 @@ from interpret.atlas.compute import (
     finish_atlas,
     scan_atlas,
 )
-from interpret.atlas.extend import plan_extension, write_extension
-from interpret.atlas.facts import class_index, folder, site_summary, unit_facts
+from interpret.atlas.extend import plan_extension, refuse_unused, write_extension
+from interpret.atlas.facts import class_index, folder, site_summary, site_title, unit_facts
 from interpret.atlas.images import (
     image_format,
     sprite,
     thumbnails,
-    unit_strips,
     visualization_picture,
     write_image,
 )
@@ -110,6 +109,7 @@ def _resolve(
     image_size: int | None,
     max_images: int | None,
     device: str,
+    skip_bad_images: bool = False,
 ) -> tuple[Any, Dataset, str, tuple, tuple | None]:
     from interpret.data.resolve import resolve_data
     from interpret.models.resolve import resolve_model
@@ -119,7 +119,8 @@ def _resolve(
     if data is None and loaded.default_data == "samples" and loaded.preprocess.channels == 3:
         dataset, name, items, classes = default_data(loaded.preprocess)
         return loaded, dataset, name, items, classes
-    source = resolve_data(data, loaded.preprocess, loaded.default_data, max_images=max_images)
+    source = resolve_data(data, loaded.preprocess, loaded.default_data, max_images=max_images,
+                          skip_bad_images=skip_bad_images)  # fmt: skip
     return loaded, source.dataset, source.name, source.item_names, source.class_names
 
 
@@ -130,12 +131,13 @@ def build(
     *,
     weights: str | None = None,
     sites: Sequence[str] | None = None,
-    max_units: int = MAX_UNITS,
-    maximize: Spec = "auto",
-    k: int = 9,
-    batch_size: int = 32,
+    max_units: int | None = None,
+    maximize: Spec | None = None,
+    k: int | None = None,
+    batch_size: int | None = None,
     image_size: int | None = None,
     max_images: int | None = None,
+    skip_bad_images: bool = False,
     device: str = "cpu",
     rebuild: bool = False,
     extend: bool = False,
@@ -153,7 +155,7 @@ def build(
     ----------
     out:
         A new or empty folder, or an earlier atlas (replaced only when this one is done).
-    model, weights, data, image_size, max_images:
+    model, weights, data, image_size, max_images, skip_bad_images:
         As for ``interpret report``: a model name, ``package.module:factory`` or checkpoint;
         a folder of class subfolders, a labels CSV, a factory, files or a bundled name.
         Default: the bundled EfficientNet-Lite0 over the sample photos and faces.
@@ -161,19 +163,23 @@ def build(
         Spatial sites (default: three stages, see
         :func:`~interpret.atlas.compute.default_sites`).
     max_units:
-        Refuse sites with more units (``ValueError`` naming the site and its count).
+        Refuse sites with more units (``ValueError`` naming the site and its count;
+        default 512).
     maximize:
         Feature visualizations: ``"none"``, ``"auto"`` (the 8 most selective units per
         site on the CPU, 16 on a GPU), ``"all"``, or units: ``"blocks.5:3,7,9"``,
         ``"blocks.5:0-15;blocks.6:all"``, ``{"blocks.5": [3, 7, 9]}``.
-    k:
-        Dataset crops per unit.
+    k, batch_size:
+        Dataset crops per unit (default 9); images per batch (default 32).
     rebuild:
-        Draw the pages again from the saved ``data/`` and ``img/`` (no model, no scan).
+        Draw the pages again from the saved ``data/`` and ``img/`` (no model, no scan);
+        any other option is refused (``ValueError``).
     extend:
         Add the feature visualizations that ``maximize`` names and the atlas lacks
         (:mod:`interpret.atlas.extend`): needs ``model`` (default: the name the atlas
-        saved) and ``weights`` as for the build, reads no data, runs no scan.
+        saved) and ``weights`` as for the build, reads no data, runs no scan; ``data``,
+        ``sites``, ``k``, ``batch_size``, ``max_units`` and ``max_images`` are refused
+        (``ValueError``), as the atlas keeps its own.
 
     Returns
     -------
@@ -184,6 +190,14 @@ def build(
     out = Path(out)
     if rebuild and extend:
         raise ValueError("Pass rebuild or extend, not both (extend draws every page again).")
+    given = {"model": model, "weights": weights, "data": data, "sites": sites,
+             "max_units": max_units, "maximize": maximize, "k": k, "batch_size": batch_size,
+             "image_size": image_size, "max_images": max_images,
+             "skip_bad_images": skip_bad_images or None}  # fmt: skip
+    refuse_unused(given, rebuild, extend)
+    max_units = MAX_UNITS if max_units is None else max_units
+    maximize = "auto" if maximize is None else maximize
+    k, batch_size = 9 if k is None else k, 32 if batch_size is None else batch_size
     _check_out(out, "rebuild" if rebuild else "extend" if extend else None)
     say = log or (lambda message: None)
     seconds: dict[str, float] = {}
@@ -194,7 +208,7 @@ def build(
                                        seconds, say))  # fmt: skip
     start = time.perf_counter()
     loaded, dataset, name, items, classes = _resolve(
-        model, data, weights, image_size, max_images, device
+        model, data, weights, image_size, max_images, device, skip_bad_images
     )
     example = _example(dataset).to(loaded.device)
     if sites is None:
@@ -216,7 +230,7 @@ def build(
         say(f"scan {computed.seconds['scan']:.1f} s, projections "
             f"{computed.seconds['projections']:.1f} s")  # fmt: skip
         start = time.perf_counter()
-        _write_pictures(computed, loaded.preprocess, tmp)
+        _write_pictures(computed, tmp)
         seconds["pictures"] = time.perf_counter() - start
         (tmp / "data").mkdir()
         computed.data.save(tmp / "data" / "atlas.pt")
@@ -292,12 +306,12 @@ atlas = build
 """Alias of :func:`build` (``interpret.atlas.atlas(...)``)."""
 
 
-def _write_pictures(computed: Computed, preprocess: Any, tmp: Path) -> None:
+def _write_pictures(computed: Computed, tmp: Path) -> None:
     fmt = image_format()
     for site, proj in computed.projections.items():
         place = tmp / "img" / folder(site)
         place.mkdir(parents=True)
-        strips = unit_strips(proj, preprocess)
+        strips = proj.strips
         for unit in range(len(strips)):
             write_image(place / f"u{unit}.{fmt}", strips[unit], fmt)
         fv = {}
@@ -327,6 +341,7 @@ def _write_pages(data: AtlasData, tmp: Path, seconds: dict[str, float]) -> None:
         "created": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "seconds": sum(seconds.values()),
         "version": interpret.__version__,
+        "input": data.settings.get("input_shape"),
     }
     names = list(data.class_names or ())
     sites_info = {}
@@ -337,7 +352,10 @@ def _write_pages(data: AtlasData, tmp: Path, seconds: dict[str, float]) -> None:
         sprite_name = _picture(tmp, site, "sprite")
         rel = f"../img/{folder(site)}/"
         (place / "index.html").write_text(
-            site_page(site, summary, names, rel + str(sprite_name), sd.route), encoding="utf-8"
+            site_page(
+                site, summary, names, rel + str(sprite_name), sd.route, site_title(data, site)
+            ),
+            encoding="utf-8",
         )
         for unit in range(sd.shape[0]):
             facts = unit_facts(data, site, unit, summary)
@@ -351,6 +369,7 @@ def _write_pages(data: AtlasData, tmp: Path, seconds: dict[str, float]) -> None:
             "dead": summary.dead.nonzero().flatten().tolist(),
             "dominating": summary.dominating.nonzero().flatten().tolist(),
             "route": sd.route,
+            "module": data.settings.get("modules", {}).get(site, ""),
         }
     (tmp / "index.html").write_text(index_page(meta, sites_info), encoding="utf-8")
     classes = class_index(data)

@@ -26,26 +26,29 @@ def add_atlas_parser(sub: Any, add_model_args: Callable[[argparse.ArgumentParser
     p.add_argument(
         "--max-units",
         type=int,
-        default=MAX_UNITS,
+        default=None,
         help=f"refuse sites with more units than this ({MAX_UNITS})",
     )
     p.add_argument(
         "--maximize",
-        default="auto",
+        default=None,
         metavar="WHICH",
         help="feature visualizations: none, auto (8 most selective units per site on the "
         "CPU, 16 on a GPU; default), all, or units: SITE:3,7,9 or SITE:0-15 or SITE:all, "
         "several joined by ';'",
     )
-    p.add_argument("--top", type=int, default=9, help="dataset crops per unit (9)")
+    p.add_argument("--top", type=int, default=None, help="dataset crops per unit (9)")
     p.add_argument(
-        "--rebuild", action="store_true", help="draw the pages again from OUT/data, no scan"
+        "--rebuild",
+        action="store_true",
+        help="draw the pages again from OUT/data (no model, no data, no scan)",
     )
     p.add_argument(
         "--extend",
         action="store_true",
-        help="add the --maximize visualizations that OUT lacks (same --model/--weights as "
-        "the build; no data, no scan), then draw the pages again",
+        help="add the --maximize visualizations that OUT lacks (same --model/--weights/"
+        "--image-size as the build; no data, no scan: --data, --sites, --top, --batch-size, "
+        "--max-units, --max-images are refused), then draw the pages again",
     )
 
 
@@ -65,9 +68,10 @@ def run_atlas(args: argparse.Namespace) -> int:
         max_units=args.max_units,
         maximize=args.maximize,
         k=args.top,
-        batch_size=args.batch_size or 32,
+        batch_size=args.batch_size,
         image_size=args.image_size,
         max_images=args.max_images,
+        skip_bad_images=bool(args.skip_bad_images),
         device=args.device or "auto",
         rebuild=args.rebuild,
         extend=args.extend,

@@ -5,8 +5,9 @@ sites, :class:`~interpret.deconvnet.TopActivations` (top-k per unit),
 :class:`~interpret.core.ActivationStats` (moments, activity), the DeepID2+
 :class:`~interpret.neurons.Selectivity` (per class, excitatory / inhibitory) and
 :class:`~interpret.atlas.correlation.UnitCorrelation`; then it projects every unit's
-top-k with :func:`~interpret.deconvnet.project_top` (batched; switches where the path is
-a chain with max pools, the gradient route otherwise) and, for a budget of units,
+top-k with :func:`~interpret.deconvnet.project_top` (batched, a chunk of units at a time
+drawn at once into uint8 strips, :mod:`interpret.atlas.projections`; switches where the
+path is a chain with max pools, the gradient route otherwise) and, for a budget of units,
 optimizes feature visualizations with :func:`interpret.neurons.maximize`.
 """
 
@@ -23,6 +24,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from interpret.atlas.correlation import CorrelationResult, UnitCorrelation
+from interpret.atlas.projections import SiteProjections, project_site
 from interpret.atlas.visualizations import best_accuracy, maximize_units, visualize
 from interpret.core import (
     ActivationStats,
@@ -34,12 +36,7 @@ from interpret.core import (
     scan,
 )
 from interpret.core.results import Result
-from interpret.deconvnet import (
-    TopActivations,
-    TopActivationsResult,
-    TopProjectionsResult,
-    project_top,
-)
+from interpret.deconvnet import TopActivations, TopActivationsResult
 from interpret.neurons import Selectivity, SelectivityResult
 
 __all__ = [
@@ -111,7 +108,7 @@ class Computed:
     """:func:`compute_atlas`'s output: the numbers, the pictures and the timings."""
 
     data: AtlasData
-    projections: dict[str, TopProjectionsResult]
+    projections: dict[str, SiteProjections]  # site -> uint8 strips and windows
     visualizations: dict[str, Tensor]  # site -> (m, C, H, W) in [0, 1]
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -236,8 +233,11 @@ def finish_atlas(
     shapes, keys = scanned.shapes, list(scanned.shapes)
     seconds = dict(scanned.seconds)
     start = time.perf_counter()
-    projections = {
-        s: project_top(model, dataset, top, batch_size=batch_size)
+    shape = tuple(_example(dataset).shape[1:])
+    projections = {  # uint8 strips, a chunk of units at a time (projections.py)
+        s: project_site(
+            model, dataset, top, preprocess, input_shape=shape, batch_size=batch_size
+        )  # fmt: skip
         for s, top in zip(keys, scanned.tops)
     }
     seconds["projections"] = time.perf_counter() - start
@@ -268,7 +268,8 @@ def finish_atlas(
         correlation=scanned.correlation,
         settings={"k": k, "batch_size": batch_size, "max_units": max_units,
                   "maximize_size": maximize_size, "maximize_steps": maximize_steps,
-                  "fingerprint": fingerprint(model)},
+                  "fingerprint": fingerprint(model), "input_shape": list(shape),
+                  "modules": module_types(model, keys)},
     )  # fmt: skip
     return Computed(data, projections, visualizations, seconds)
 
@@ -320,6 +321,14 @@ def compute_atlas(
                         k=k, batch_size=batch_size, max_units=max_units, maximize=maximize,
                         maximize_size=maximize_size, maximize_steps=maximize_steps,
                         names=names)  # fmt: skip
+
+
+def module_types(model: nn.Module, sites: Sequence[str]) -> dict[str, str]:
+    """``site -> class name of its module`` (``"ReLU"``, ``"Sequential"``; a repeated call
+    ``name#1`` is its module's)."""
+    modules = dict(model.named_modules())
+    found = {s: modules.get(s.split("#")[0]) for s in sites}
+    return {s: type(m).__name__ for s, m in found.items() if m is not None}
 
 
 def fingerprint(model: nn.Module) -> str:

@@ -26,7 +26,13 @@ from interpret.atlas.facts import folder
 from interpret.atlas.images import patch_sprite, visualization_picture, write_image
 from interpret.atlas.visualizations import Spec, maximize_units, visualize
 
-__all__ = ["Extension", "check_model", "plan_extension", "write_extension"]
+__all__ = [
+    "Extension",
+    "check_model",
+    "plan_extension",
+    "refuse_unused",
+    "write_extension",
+]
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,9 @@ def check_model(saved: AtlasData, model: nn.Module, preprocess: Any) -> None:
         raise ValueError(
             f"This model's weights differ from those of the atlas ({built}; weight hash "
             f"{saved_print[:12]}..., this model {fingerprint(model)[:12]}...). Pass the same "
-            "--model and --weights as for the build, or build a new atlas."
+            "--model and --weights as for the build, or build a new atlas. A model without "
+            "--weights that starts from random weights (a torchvision or timm name) differs "
+            "each time it is loaded: save its state dict and build with --weights to extend."
         )
 
 
@@ -137,3 +145,31 @@ def write_extension(
     seconds["pictures"] = time.perf_counter() - start
     say(f"added {ext.count} feature visualizations")
     return data
+
+
+_FLAGS = {"model": "--model", "weights": "--weights", "data": "--data", "sites": "--sites",
+          "max_units": "--max-units", "maximize": "--maximize", "k": "--top",
+          "batch_size": "--batch-size", "image_size": "--image-size",
+          "max_images": "--max-images", "skip_bad_images": "--skip-bad-images"}  # fmt: skip
+_EXTEND_USES = ("model", "weights", "maximize", "image_size")
+
+
+def refuse_unused(given: dict[str, Any], rebuild: bool, extend: bool) -> None:
+    """``ValueError`` naming the options a rebuild or an extension would ignore."""
+    if not (rebuild or extend):
+        return
+    unused = [name for name, value in given.items()
+              if value is not None and (rebuild or name not in _EXTEND_USES)]  # fmt: skip
+    if not unused:
+        return
+    listed = ", ".join(f"{_FLAGS[name]} ({name}=)" for name in unused)
+    if rebuild:
+        raise ValueError(
+            f"A rebuild draws the pages from the saved numbers and uses no model, data or "
+            f"settings; drop {listed}, or build a new atlas into another folder."
+        )
+    raise ValueError(
+        f"--extend (extend=True) adds feature visualizations with the atlas's own data, "
+        f"sites and crops, and runs no scan; drop {listed}, or build a new atlas to change "
+        "them."
+    )

@@ -20,7 +20,15 @@ from torch import Tensor
 
 from interpret.atlas.compute import AtlasData, SiteData, best_accuracy
 
-__all__ = ["DOMINATING", "LABELS", "SiteSummary", "site_summary", "unit_facts", "folder"]
+__all__ = [
+    "DOMINATING",
+    "LABELS",
+    "SiteSummary",
+    "folder",
+    "site_summary",
+    "site_title",
+    "unit_facts",
+]
 
 DOMINATING = 8.0
 LABELS = {1: "excitatory", 0: "uncertain", -1: "inhibitory"}
@@ -67,6 +75,12 @@ def site_summary(sd: SiteData) -> SiteSummary:
         accuracy=acc.double(),
         label=lab,
     )
+
+
+def site_title(data: AtlasData, site: str) -> str:
+    """``"site 4 (ReLU)"``: the site with its module's class when the atlas recorded it."""
+    kind = data.settings.get("modules", {}).get(site)
+    return f"site {site} ({kind})" if kind else f"site {site}"
 
 
 def class_name(data: AtlasData, index: int) -> str:
@@ -120,6 +134,8 @@ def unit_facts(data: AtlasData, site: str, unit: int, summary: SiteSummary | Non
             neighbours[other] = found
     return {
         "site": site,
+        "site_title": site_title(data, site),
+        "titles": {other: site_title(data, other) for other in neighbours},
         "unit": unit,
         "units": units,
         "mean": float(s.mean[unit]),

@@ -87,6 +87,7 @@ def index_page(meta: dict, sites: dict[str, dict]) -> str:
     for site, info in sites.items():
         rows.append(
             f"<tr><td><a class='site' href='{quote(folder(site))}/index.html'>{_e(site)}</a></td>"
+            f"<td>{_e(info.get('module', ''))}</td>"
             f"<td class='num'>{info['units']}</td><td>{_e(info['shape'])}</td>"
             f"<td class='num'>{len(info['dead'])}</td>"
             f"<td class='num'>{len(info['dominating'])}</td>"
@@ -107,9 +108,10 @@ def index_page(meta: dict, sites: dict[str, dict]) -> str:
         f"<h1>Unit atlas of {_e(meta['model'])}</h1>"
         f"<p>Data: <b>{_e(meta['data'])}</b>, {meta['images']} images"
         + (f", {len(classes)} classes: {shown}" if classes else ", unlabelled")
+        + (f". Input {' x '.join(map(str, meta['input']))}" if meta.get("input") else "")
         + f". Top-{meta['k']} crops per unit. Built {_e(meta['created'])} in "
         f"{meta['seconds']:.0f} s.</p>"
-        "<table><tr><th>site</th><th>units</th><th>maps (C, h, w)</th><th>dead</th>"
+        "<table><tr><th>site</th><th>module</th><th>units</th><th>maps (C, h, w)</th><th>dead</th>"
         f"<th>dominating</th><th>projections</th></tr>{''.join(rows)}</table>"
         "<h2>Flagged units</h2>" + ("".join(flagged) or "<p>None.</p>") +
         "<p><small>Dead: never above 0 over the data. Dominating: mean activation over "
@@ -120,8 +122,16 @@ def index_page(meta: dict, sites: dict[str, dict]) -> str:
     return _page(f"Unit atlas: {meta['model']}", body, "")
 
 
-def site_page(site: str, s: SiteSummary, class_names: list[str], sprite: str, route: str) -> str:
-    """Every unit as a thumbnail from one sprite, sortable and filterable (inline JS)."""
+def site_page(
+    site: str,
+    s: SiteSummary,
+    class_names: list[str],
+    sprite: str,
+    route: str,
+    title: str | None = None,
+) -> str:
+    """Every unit as a thumbnail from one sprite, sortable and filterable (inline JS);
+    ``title`` names the site in the heading (``"site 4 (ReLU)"``)."""
     cells = []
     for u in range(len(s.mean)):
         row, col = divmod(u, SPRITE_COLUMNS)
@@ -152,7 +162,8 @@ function arrange(){var g=document.getElementById('units'),key=document.getElemen
   a.filter(function(e){return e.style.display!=='none';}).length;}
 </script>"""
     body = (
-        f"<h1>{_e(site)}: {len(s.mean)} units</h1><p>Projections by {_e(ROUTES.get(route, route))}."
+        f"<h1>{_e(title or site)}: {len(s.mean)} units</h1>"
+        f"<p>Projections by {_e(ROUTES.get(route, route))}."
         " Thumbnails: each unit's strongest dataset crop (or its feature visualization).</p>"
         "<div class='controls'><label>sort <select id='sort' onchange='arrange()'>"
         "<option value='unit'>unit</option><option value='mean'>mean activation</option>"
@@ -169,15 +180,21 @@ function arrange(){var g=document.getElementById('units'),key=document.getElemen
     return _page(f"{site}: units", body, "../")
 
 
+def _constant(f: dict) -> bool:
+    """A dead unit whose spatial mean is the same on every image (all zero after a ReLU)."""
+    return bool(f["dead"]) and f["std"] == 0 and f["min"] == f["max"]
+
+
 def _stats_table(f: dict) -> str:
+    best = f"{f['best_class']} ({f['accuracy']:.3f})"
     rows = [
         ("mean (per-image spatial mean)", f"{f['mean']:.4g}"),
         ("std over images", f"{f['std']:.4g}"),
         ("min / max of the spatial mean", f"{f['min']:.4g} / {f['max']:.4g}"),
         ("strongest activation (any position)", f"{f['peak']:.4g}"),
         ("sparsity (values <= 0)", f"{f['sparsity']:.3f}"),
-        ("best class (balanced accuracy)", f"{f['best_class']} ({f['accuracy']:.3f})"),
-        ("label for that class (DeepID2+)", f["label"]),
+        ("best class (balanced accuracy)", "none (constant unit)" if _constant(f) else best),
+        ("label for that class (DeepID2+)", "-" if _constant(f) else f["label"]),
         ("dead", "yes" if f["dead"] else "no"),
         ("dominating", "yes" if f["dominating"] else "no"),
     ]
@@ -197,7 +214,7 @@ def unit_card(f: dict, strip: str, fv: str | None, root: str) -> str:
         for i, r in enumerate(f["top"])
     )
     parts = [
-        f"<h1>{_e(site)}:{unit}</h1>",
+        f"<h1>{_e(site)}:{unit} <small>unit {unit} of {_e(f.get('site_title', site))}</small></h1>",
         "<div class='cards'><div>" + _stats_table(f) + "</div>",
     ]
     if fv:
@@ -210,10 +227,19 @@ def unit_card(f: dict, strip: str, fv: str | None, root: str) -> str:
         f"<img class='strip' src='{strip}' alt='top crops of {_e(site)}:{unit}'>"
         f"<p><small>Projections by {_e(ROUTES.get(f['route'], f['route']))}; crops: "
         f"{_e(f['window'])} windows. Zero is mid-grey.</small></p>"
-        "<table><tr><th>#</th><th>activation</th><th>image</th><th>(y, x) in the map</th></tr>"
+        + (
+            f"<p class='note'>This unit is {f['max']:.4g} on every image (dead): these "
+            f"{len(f['top'])} crops are ties, not what it responds to, and its projections "
+            "are blank.</p>"
+            if _constant(f)
+            else ""
+        )
+        + "<table><tr><th>#</th><th>activation</th><th>image</th><th>(y, x) in the map</th></tr>"
         f"{top_rows}</table>"
     )
-    if f["classes"] is not None:
+    if f["classes"] is not None and _constant(f):
+        parts.append("<h2>Classes</h2><p>A constant unit separates no class.</p>")
+    elif f["classes"] is not None:
         names, means = f["classes"]["names"], f["classes"]["mean"]
         order = sorted(range(len(means)), key=lambda i: -abs(means[i]))[:30]
         best = names.index(f["best_class"]) if f["best_class"] in names else -1
@@ -229,7 +255,7 @@ def unit_card(f: dict, strip: str, fv: str | None, root: str) -> str:
         )  # fmt: skip
     lists = []
     for other, found in f["correlated"].items():
-        where = "same site" if other == site else other
+        where = "same site" if other == site else f.get("titles", {}).get(other, other)
         links = (
             "".join(
                 f"<li><a class='corr' href='{_href(other, u, root)}'>{_e(other)}:{u}</a> "
@@ -248,7 +274,7 @@ def unit_page(f: dict, strip: str, fv: str | None) -> str:
     """A unit's page ``<site>/<unit>.html``: the card with site, previous and next links."""
     unit, units = f["unit"], f["units"]
     nav = (
-        f"<p><a href='index.html'>all units of {_e(f['site'])}</a>"
+        f"<p><a href='index.html'>all units of {_e(f.get('site_title', f['site']))}</a>"
         + (f" | <a class='prev' href='{unit - 1}.html'>previous</a>" if unit > 0 else "")
         + (f" | <a class='next' href='{unit + 1}.html'>next</a>" if unit + 1 < units else "")
         + "</p>"

@@ -136,3 +136,14 @@ def test_interruption_leaves_nothing_half_written(tmp_path: Path, class_folder: 
     assert not (out / "features.4").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["atlas"]  # no temporary folder left
     assert first.sites == ("features.1",)
+
+
+def test_a_constant_unit_says_its_crops_are_ties(tiny_atlas) -> None:
+    from interpret.atlas.pages import unit_card
+
+    facts = dict(tiny_atlas.unit(SITES[1], 0).facts)
+    assert "are ties" not in unit_card(facts, "s.webp", None, "")
+    facts.update(dead=True, std=0.0, min=0.0, max=0.0)
+    html = unit_card(facts, "s.webp", None, "")
+    assert "are ties" in html and "none (constant unit)" in html
+    assert "separates no class" in html and "against the rest" not in html

@@ -126,7 +126,7 @@ def test_extend_refuses_bad_input_and_keeps_the_atlas(tmp_path, class_folder) ->
         _extend(out, "features.4:1", model="resnet18")
     other = tmp_path / "other.pt"
     torch.save(chain_cnn(seed=1).state_dict(), other)
-    with pytest.raises(ValueError, match=r"weights differ from those of the atlas"):
+    with pytest.raises(ValueError, match=r"weights differ from those of the atlas.*--weights to"):
         _extend(out, "features.4:1", model="interpret.testing:chain_cnn", weights=str(other))
     assert (out / "data" / "atlas.pt").read_bytes() == saved
     assert sorted(p.name for p in tmp_path.iterdir()) == ["atlas", "empty", "other.pt"]
@@ -185,3 +185,30 @@ def test_bad_units_fail_before_the_scan(tmp_path, class_folder) -> None:
               sites=SITES[:2], image_size=32, maximize="features.4:8")  # fmt: skip
     assert all(x.shape[0] == 1 for x in FORWARDS)  # probes of one image, no batch
     assert not (tmp_path / "a").exists()
+
+
+def test_extend_and_rebuild_refuse_the_options_they_would_ignore(
+    tmp_path, class_folder, capsys
+) -> None:
+    out = tmp_path / "atlas"
+    _build(out, class_folder)
+    saved = (out / "data" / "atlas.pt").read_bytes()
+    ignored = {"data": [str(class_folder)], "sites": ["features.1"], "k": 4, "batch_size": 2,
+               "max_units": 64, "max_images": 3, "skip_bad_images": True}  # fmt: skip
+    for name, value in ignored.items():
+        with pytest.raises(ValueError, match=rf"--extend .*runs no scan; drop --\S+ \({name}=\)"):
+            _extend(out, "features.4:1", **{name: value})
+    with pytest.raises(ValueError, match=r"drop --model \(model=\), --maximize \(maximize=\)"):
+        build(out, "interpret.testing:chain_cnn", rebuild=True, maximize="all")
+    args = ["atlas", str(out), "--extend", "--model", "interpret.testing:chain_cnn",
+            "--image-size", "32", "--maximize", "features.4:1", "-q"]  # fmt: skip
+    for extra in (["--data", str(class_folder)], ["--sites", "features.1"], ["--top", "4"],
+                  ["--batch-size", "2"], ["--max-units", "9"], ["--max-images", "3"]):  # fmt: skip
+        assert main([*args, *extra]) == 2
+        err = capsys.readouterr().err
+        assert f"drop {extra[0]} (" in err and "runs no scan" in err, err
+    assert main(["atlas", str(out), "--rebuild", "--top", "4", "-q"]) == 2
+    assert "drop --top (k=)" in capsys.readouterr().err
+    assert (out / "data" / "atlas.pt").read_bytes() == saved  # nothing written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["atlas"]
+    assert main([*args, "--image-size", "32"]) == 0  # what extend uses is still taken
