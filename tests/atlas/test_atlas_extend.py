@@ -132,6 +132,7 @@ def test_extend_refuses_bad_input_and_keeps_the_atlas(tmp_path, class_folder) ->
     assert sorted(p.name for p in tmp_path.iterdir()) == ["atlas", "empty", "other.pt"]
 
 
+@pytest.mark.slow
 def test_interrupted_extension_leaves_the_atlas_as_it_was(tmp_path, class_folder) -> None:
     out = tmp_path / "atlas"
     _build(out, class_folder)
@@ -151,6 +152,7 @@ def test_interrupted_extension_leaves_the_atlas_as_it_was(tmp_path, class_folder
     assert [p.name for p in tmp_path.iterdir()] == ["atlas"]  # no temporary folder left
 
 
+@pytest.mark.slow
 def test_cli_extend(tmp_path, class_folder, capsys) -> None:
     out = tmp_path / "atlas"
     _build(out, class_folder)
