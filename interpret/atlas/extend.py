@@ -25,6 +25,7 @@ from interpret.atlas.compute import AtlasData, check_sites, fingerprint
 from interpret.atlas.facts import folder
 from interpret.atlas.images import patch_sprite, visualization_picture, write_image
 from interpret.atlas.visualizations import Spec, maximize_units, visualize
+from interpret.core import model_device
 
 __all__ = [
     "Extension",
@@ -48,11 +49,15 @@ class Extension:
         return sum(len(units) for units in self.new.values())
 
 
-def _probe(model: nn.Module, preprocess: Any) -> torch.Tensor:
-    size = preprocess.size if preprocess.size is not None else 224
-    height, width = (size, size) if isinstance(size, int) else tuple(size)
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    return torch.zeros((1, len(preprocess.mean), height, width), device=device)
+def _probe(model: nn.Module, preprocess: Any, saved: AtlasData) -> torch.Tensor:
+    """A zero image as the atlas's data was: its recorded input shape, else the
+    preprocessing's size (224 when it has none)."""
+    shape = saved.settings.get("input_shape")
+    if shape is None:
+        size = preprocess.size if preprocess.size is not None else 224
+        height, width = (size, size) if isinstance(size, int) else tuple(size)
+        shape = (len(preprocess.mean), height, width)
+    return torch.zeros((1, *shape), device=model_device(model))
 
 
 def check_model(saved: AtlasData, model: nn.Module, preprocess: Any) -> None:
@@ -61,7 +66,7 @@ def check_model(saved: AtlasData, model: nn.Module, preprocess: Any) -> None:
     counts = {site: sd.shape[0] for site, sd in saved.sites.items()}
     built = f"the atlas was built with {saved.model}"
     try:
-        shapes = check_sites(model, _probe(model, preprocess), list(counts), 2**62)
+        shapes = check_sites(model, _probe(model, preprocess, saved), list(counts), 2**62)
     except ValueError as err:
         raise ValueError(
             f"This model does not fit the atlas ({built}): {err} Pass the same --model "
